@@ -1,0 +1,5 @@
+import sys
+
+from propylon.cli import main
+
+sys.exit(main())

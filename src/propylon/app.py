@@ -1,0 +1,150 @@
+"""The ASGI application: one port, several doors.
+
+- ``/_propylon/...``: admin (health, reset);
+- ``{apiId}.execute-api.*`` hosts and ``/_aws/execute-api/...`` paths: the execute-api door
+  (the data plane; not served yet: it answers the gateway's own 404);
+- everything else: the ``apigatewayv2`` control plane.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from propylon import __version__
+from propylon.control.plane import ControlPlane
+from propylon.settings import Settings
+from propylon.spec.serialize import Reply
+from propylon.store import Store, open_store
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+log = logging.getLogger("propylon")
+
+MAX_CONTROL_BODY = 10 * 1024 * 1024
+_ADMIN_PREFIX = "/_propylon/"
+_EXECUTE_API_PREFIX = "/_aws/execute-api/"
+_TOO_LARGE = Reply(
+    413,
+    b'{"message":"Request body too large"}',
+    headers=(("x-amzn-ErrorType", "BadRequestException"),),
+)
+_GATEWAY_NOT_FOUND = Reply(404, b'{"message":"Not Found"}')
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def send_reply(send: Send, reply: Reply) -> None:
+    headers = [
+        (b"content-type", reply.content_type.encode()),
+        (b"content-length", str(len(reply.body)).encode()),
+        *((name.encode(), value.encode()) for name, value in reply.headers),
+    ]
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": reply.body})
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+
+
+class Propylon:
+    """The ASGI app. ``create_app`` builds it from settings."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+        self.control = ControlPlane(settings, store)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        elif kind == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        headers = _headers(scope)
+        if path.startswith(_ADMIN_PREFIX):
+            await send_reply(send, await self._admin(scope["method"], path))
+            return
+        if path.startswith(_EXECUTE_API_PREFIX) or ".execute-api." in headers.get("host", ""):
+            await send_reply(send, _GATEWAY_NOT_FOUND)
+            return
+        try:
+            body = await read_body(receive, MAX_CONTROL_BODY)
+        except BodyTooLarge:
+            await send_reply(send, _TOO_LARGE)
+            return
+        raw_path = scope.get("raw_path") or path.encode()
+        reply = await self.control.handle(
+            scope["method"],
+            raw_path.decode("latin-1"),
+            scope["query_string"].decode("latin-1"),
+            headers,
+            body,
+        )
+        await send_reply(send, reply)
+
+    async def _admin(self, method: str, path: str) -> Reply:
+        if path == "/_propylon/health" and method == "GET":
+            document = {
+                "status": "ok",
+                "version": __version__,
+                "store": self.store.name,
+                "region": self.settings.region,
+                "accountId": self.settings.account_id,
+            }
+            return Reply(200, json.dumps(document).encode())
+        if path == "/_propylon/reset" and method == "POST":
+            await self.control.reset()
+            return Reply(200, b'{"status":"reset"}')
+        return Reply(404, b'{"message":"Not Found"}')
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                log.info(
+                    "Propylon %s ready on http://%s:%d (state: %s)",
+                    __version__,
+                    self.settings.host,
+                    self.settings.port,
+                    self.store.name,
+                )
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.control.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def create_app(settings: Settings, store: Store | None = None) -> Propylon:
+    return Propylon(settings, store or open_store(settings.store_backend, settings.state_dir))

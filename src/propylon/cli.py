@@ -1,0 +1,93 @@
+"""The ``propylon`` command: ``propylon serve`` and ``propylon version``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from propylon import __version__
+from propylon.settings import Settings, SettingsError, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="propylon", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the control plane and the APIs")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 4580; 0 picks one)")
+    serve.add_argument("--state-dir", help="where state is kept (default ./.propylon)")
+    serve.add_argument(
+        "--in-memory", action="store_true", default=None, help="keep state in memory only"
+    )
+    serve.add_argument("--region", help="default region (default us-east-1)")
+    serve.add_argument("--account-id", help="account id (default 000000000000)")
+    serve.add_argument("--log-level", help="critical, error, warning, info (default), debug")
+    serve.add_argument("--config", type=Path, help="configuration file (default propylon.toml)")
+    commands.add_parser("version", help="print the version")
+    return parser
+
+
+def _bind(settings: Settings) -> socket.socket:
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((settings.host, settings.port))
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    from propylon.app import create_app
+
+    sock = _bind(settings)
+    settings = replace(settings, port=sock.getsockname()[1])
+    logging.basicConfig(
+        level=settings.log_level.upper().replace("TRACE", "DEBUG"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        loop="uvloop" if sys.platform != "win32" else "asyncio",
+        http="httptools",
+        ws="none",
+        lifespan="on",
+        access_log=False,
+        log_level=settings.log_level,
+        log_config=None,
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "version":
+        print(__version__)
+        return 0
+    flags = {
+        "host": args.host,
+        "port": args.port,
+        "state_dir": args.state_dir,
+        "in_memory": args.in_memory,
+        "region": args.region,
+        "account_id": args.account_id,
+        "log_level": args.log_level,
+    }
+    try:
+        settings = load_settings(flags, os.environ, args.config)
+    except SettingsError as exc:
+        print(f"propylon: {exc}", file=sys.stderr)
+        return 2
+    serve(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

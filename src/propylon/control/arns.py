@@ -1,0 +1,46 @@
+"""ARNs, built and read in one place."""
+
+from __future__ import annotations
+
+import re
+
+_RESOURCE_ARN = re.compile(r"arn:aws[a-z-]*:apigateway:(?P<region>[a-z0-9-]+)::(?P<path>/.+)")
+
+
+def resource_arn(region: str, path: str) -> str:
+    """``arn:aws:apigateway:{region}::{path}`` for a path such as ``/apis/{id}``."""
+    return f"arn:aws:apigateway:{region}::{path}"
+
+
+def parse_resource_arn(arn: str) -> tuple[str, list[str]] | None:
+    """The region and path segments of an apigateway resource ARN, or None if it is not one."""
+    match = _RESOURCE_ARN.fullmatch(arn)
+    if match is None:
+        return None
+    return match["region"], match["path"].strip("/").split("/")
+
+
+_LOG_GROUP_ARN = re.compile(
+    r"arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:(?P<name>[A-Za-z0-9_\-/.#]{1,512})(:\*)?"
+)
+
+
+def log_group_name(arn: str) -> str | None:
+    """The log group named by a CloudWatch Logs log-group ARN, or None if it is not one."""
+    match = _LOG_GROUP_ARN.fullmatch(arn)
+    return match["name"] if match else None
+
+
+_LAMBDA_FUNCTION_ARN = re.compile(
+    r"arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?"
+)
+
+
+def is_lambda_function_arn(text: str) -> bool:
+    return _LAMBDA_FUNCTION_ARN.fullmatch(text) is not None
+
+
+def lambda_invocation_uri(region: str, function_arn: str) -> str:
+    return (
+        f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
+    )

@@ -1,0 +1,130 @@
+"""The control-plane door: route, parse, validate, run the handler, serialize.
+
+Reads (GET) run on the event loop: the store serves them from memory. Writes run one at a time
+on a single worker thread, so a handler's checks and writes are never interleaved with another
+write, and the store's disk writes never block the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from urllib.parse import parse_qs
+
+from botocore.model import OperationModel
+
+from propylon.control.context import Call, Output, Params
+from propylon.control.crud import SERVICE, Handler
+from propylon.control.resources import build_handlers
+from propylon.errors import BadRequestException, ControlPlaneError, NotFoundException
+from propylon.settings import Settings
+from propylon.spec.model import load_service_model
+from propylon.spec.parse import parse_request
+from propylon.spec.router import OperationRouter
+from propylon.spec.serialize import Reply, serialize_error, serialize_output
+from propylon.spec.validate import validate_input
+from propylon.store import Store
+
+log = logging.getLogger("propylon.control")
+
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([a-z0-9-]+)/")
+_INTERNAL = Reply(
+    500,
+    b'{"message":"Internal server error"}',
+    headers=(("x-amzn-ErrorType", "InternalServerErrorException"),),
+)
+
+
+def region_of(headers: Mapping[str, str], default: str) -> str:
+    """The region of the request's SigV4 credential scope, else ``default``."""
+    match = _CREDENTIAL_SCOPE.search(headers.get("authorization", ""))
+    return match[1] if match else default
+
+
+def _unsupported(operation: str) -> Handler:
+    def handler(call: Call, params: Params) -> Output:
+        raise BadRequestException(f"Operation {operation} is not supported by Propylon yet")
+
+    return handler
+
+
+class ControlPlane:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.model = load_service_model(SERVICE)
+        self.router = OperationRouter(self.model)
+        self.handlers = build_handlers()
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="propylon-writer")
+
+    async def handle(
+        self, method: str, raw_path: str, query_string: str, headers: Mapping[str, str], body: bytes
+    ) -> Reply:
+        request_id = str(uuid.uuid4())
+        reply = await self._answer(method, raw_path, query_string, headers, body)
+        return Reply(
+            reply.status,
+            reply.body,
+            reply.content_type,
+            (*reply.headers, ("x-amzn-RequestId", request_id)),
+        )
+
+    async def _answer(
+        self, method: str, raw_path: str, query_string: str, headers: Mapping[str, str], body: bytes
+    ) -> Reply:
+        match = self.router.match(method, raw_path)
+        if match is None:
+            return serialize_error(SERVICE, self._no_operation(method, raw_path))
+        operation = match.operation
+        try:
+            query = parse_qs(query_string, keep_blank_values=True)
+            params = parse_request(operation, match.uri_params, query, headers, body)
+            validate_input(operation.input_shape, params)
+            call = Call(
+                account=self.settings.account_id,
+                region=region_of(headers, self.settings.region),
+                store=self.store,
+                settings=self.settings,
+                now=self.clock(),
+            )
+            output = await self._run(operation, call, params)
+            return serialize_output(operation, output)
+        except ControlPlaneError as exc:
+            return serialize_error(SERVICE, exc)
+        except Exception:
+            log.exception("%s failed", operation.name)
+            return _INTERNAL
+
+    async def _run(self, operation: OperationModel, call: Call, params: Params) -> Output | None:
+        handler = self.handlers.get(operation.name) or _unsupported(operation.name)
+        if operation.http["method"] == "GET":
+            return handler(call, params)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer, handler, call, params)
+
+    def _no_operation(self, method: str, raw_path: str) -> ControlPlaneError:
+        allowed = self.router.allowed_methods(raw_path)
+        if allowed:
+            return NotFoundException(
+                f"Unsupported method {method} for {raw_path}; allowed: {', '.join(allowed)}"
+            )
+        return NotFoundException(f"No operation matches {method} {raw_path}")
+
+    async def reset(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._writer, self.store.clear)
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+        self.store.close()

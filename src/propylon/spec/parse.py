@@ -16,6 +16,7 @@ from botocore.model import OperationModel, Shape, StructureShape
 from propylon.errors import BadRequestException
 
 Input = dict[str, Any]
+_MAX_SHOWN = 64  # characters of a refused value quoted back in a message
 
 
 def parse_request(
@@ -56,14 +57,23 @@ def _json_body(body: bytes) -> dict[str, Any]:
     if not body.strip():
         return {}
     try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        document = json.loads(body, parse_constant=_reject_constant)
+    except RecursionError:
+        raise BadRequestException(
+            "Could not parse request body into json: the body is nested too deeply"
+        ) from None
+    except ValueError as exc:  # UnicodeDecodeError included
         raise BadRequestException(f"Could not parse request body into json: {exc}") from None
     if not isinstance(document, dict):
         raise BadRequestException(
             "Could not parse request body into json: the body must be a JSON object"
         )
     return document
+
+
+def _reject_constant(name: str) -> Any:
+    # Python's json accepts NaN and Infinity; JSON (and AWS) do not.
+    raise ValueError(f"{name} is not a valid JSON value")
 
 
 def from_wire(shape: Shape, value: Any) -> Any:
@@ -112,4 +122,5 @@ def _from_text(shape: Shape, text: str, wire: str) -> Any:
 
 
 def _not_a(wire: str, text: str, what: str) -> str:
-    return f"Invalid value '{text}' for parameter '{wire}': it must be {what}"
+    shown = text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+    return f"Invalid value '{shown}' for parameter '{wire}': it must be {what}"

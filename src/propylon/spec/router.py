@@ -88,17 +88,21 @@ class OperationRouter:
             method = template.operation.http["method"]
             self._by_method.setdefault(method, []).append(template)
         # Candidates per (method, segment count); greedy templates join every longer count.
+        # Any path longer than the longest template can only fit a greedy one: such paths share
+        # the candidate list of ``longest + 1`` segments.
         self._candidates: dict[tuple[str, int], list[_Template]] = {}
         longest = max(len(t.segments) for ts in self._by_method.values() for t in ts)
+        self._longest = longest
         for method, templates in self._by_method.items():
-            for count in range(1, longest + 8):
+            for count in range(1, longest + 2):
                 fits = [t for t in templates if _fits(t, count)]
                 fits.sort(key=lambda t: (-t.literals, -len(t.segments)))
                 self._candidates[(method, count)] = fits
 
     def match(self, method: str, raw_path: str) -> Match | None:
         parts = raw_path.strip("/").split("/")
-        for template in self._candidates.get((method, len(parts)), ()):
+        count = min(len(parts), self._longest + 1)
+        for template in self._candidates.get((method, count), ()):
             params = _bind(template, parts)
             if params is not None:
                 return Match(template.operation, params)

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import uvicorn
@@ -54,30 +54,80 @@ def threaded_server(settings: Settings) -> Iterator[str]:
         sock.close()
 
 
-@contextmanager
-def process_server(
-    *args: str, cwd: Path | None = None
-) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """Run ``propylon serve --port 0 ARGS`` as a process; yield its base URL and the process."""
+@dataclass(frozen=True)
+class Served:
+    """A running ``propylon serve`` process."""
+
+    url: str
+    port: int
+    process: subprocess.Popen[str]
+    startup_seconds: float
+
+
+def clean_environment(**extra: str) -> dict[str, str]:
+    """This process's environment without ``PROPYLON_*`` variables, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROPYLON_")}
-    command = [sys.executable, "-m", "propylon", "serve", "--port", "0", *args]
-    process = subprocess.Popen(
-        command, cwd=cwd, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
-    )
-    try:
-        assert process.stderr is not None
-        url = None
-        seen: list[str] = []
-        for line in process.stderr:
+    return env | extra
+
+
+def _await_ready(process: subprocess.Popen[str]) -> re.Match[str]:
+    """Read the process's log until its ready line; fail after START_TIMEOUT or on exit."""
+    assert process.stderr is not None
+    stream = process.stderr
+    seen: list[str] = []
+    found: list[re.Match[str]] = []
+
+    def scan() -> None:
+        for line in stream:
             seen.append(line)
             match = READY.search(line)
             if match:
-                url = f"http://{match[1]}:{match[2]}"
-                break
-        if url is None:
-            raise RuntimeError("propylon did not start:\n" + "".join(seen))
-        threading.Thread(target=process.stderr.read, daemon=True).start()
-        yield url, process
+                found.append(match)
+                return
+
+    reader = threading.Thread(target=scan, daemon=True)
+    reader.start()
+    reader.join(START_TIMEOUT)
+    if not found:
+        process.kill()
+        reader.join(5)
+        raise RuntimeError("propylon did not start:\n" + "".join(seen))
+    return found[0]
+
+
+@contextmanager
+def process_server(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    ephemeral_port: bool = True,
+) -> Iterator[Served]:
+    """Run ``propylon serve ARGS`` as a process (with ``--port 0`` first when
+    ``ephemeral_port``), in ``cwd`` with ``env`` (default: this environment without
+    ``PROPYLON_*``); yield it once its log says it is ready."""
+    port_args = ("--port", "0") if ephemeral_port else ()
+    command = [sys.executable, "-m", "propylon", "serve", *port_args, *args]
+    started = time.monotonic()
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=clean_environment() if env is None else env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stderr is not None
+    drain: threading.Thread | None = None
+    try:
+        match = _await_ready(process)
+        drain = threading.Thread(target=process.stderr.read, daemon=True)
+        drain.start()
+        url = f"http://{match[1]}:{match[2]}"
+        yield Served(url, int(match[2]), process, time.monotonic() - started)
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         process.wait(timeout=10)
+        if drain is not None:
+            drain.join(timeout=10)
+        process.stderr.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from propylon import __version__
 from propylon.settings import Settings, SettingsError, load_settings
+from propylon.store import StoreError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -19,10 +20,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the control plane and the APIs")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to listen on (default 4580; 0 picks one)")
+    serve.add_argument("--port", help="port to listen on (default 4580; 0 picks one)")
     serve.add_argument("--state-dir", help="where state is kept (default ./.propylon)")
     serve.add_argument(
-        "--in-memory", action="store_true", default=None, help="keep state in memory only"
+        "--in-memory",
+        action=argparse.BooleanOptionalAction,
+        help="keep state in memory only (--no-in-memory: in the state directory)",
     )
     serve.add_argument("--region", help="default region (default us-east-1)")
     serve.add_argument("--account-id", help="account id (default 000000000000)")
@@ -32,11 +35,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class StartupError(Exception):
+    """Propylon cannot start; the message says why in one line."""
+
+
 def _bind(settings: Settings) -> socket.socket:
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((settings.host, settings.port))
+    try:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as exc:
+        raise StartupError(f"cannot listen on {settings.host}: {exc.strerror or exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        raise StartupError(f"cannot listen on {settings.host}:{settings.port}: {reason}") from None
     sock.set_inheritable(True)
     return sock
 
@@ -52,7 +67,11 @@ def serve(settings: Settings) -> None:
         level=settings.log_level.upper().replace("TRACE", "DEBUG"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except StoreError as exc:
+        sock.close()
+        raise StartupError(str(exc)) from None
     config = uvicorn.Config(
         app,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
@@ -85,7 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"propylon: {exc}", file=sys.stderr)
         return 2
-    serve(settings)
+    try:
+        serve(settings)
+    except StartupError as exc:
+        print(f"propylon: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,9 @@ def _boolean(value: Any) -> bool:
 
 
 def _port(value: Any) -> int:
+    # bool is an int and a float truncates: neither is a port a user meant to write
+    if isinstance(value, bool | float):
+        raise SettingsError(f"not a port number: {value!r}")
     try:
         port = int(value)
     except (TypeError, ValueError):
@@ -57,11 +60,17 @@ def _port(value: Any) -> int:
     return port
 
 
-def _matching(pattern: str, what: str) -> Callable[[Any], str]:
+def _text(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise SettingsError(f"not a string: {value!r}")
+    return str(value)
+
+
+def _matching(pattern: str, what: str, fold: bool = False) -> Callable[[Any], str]:
     compiled = re.compile(pattern)
 
     def convert(value: Any) -> str:
-        text = str(value)
+        text = _text(value).lower() if fold else _text(value)
         if not compiled.fullmatch(text):
             raise SettingsError(f"not a valid {what}: {text!r}")
         return text
@@ -70,32 +79,64 @@ def _matching(pattern: str, what: str) -> Callable[[Any], str]:
 
 
 _CONVERTERS: dict[str, Callable[[Any], Any]] = {
-    "host": str,
+    "host": _text,
     "port": _port,
-    "state_dir": lambda value: Path(str(value)),
+    "state_dir": lambda value: Path(_text(value)),
     "in_memory": _boolean,
     "region": _matching(r"[a-z]{2}(-[a-z]+)+-\d+", "region"),
     "account_id": _matching(r"\d{12}", "account id (12 digits)"),
-    "log_level": _matching(r"critical|error|warning|info|debug|trace", "log level"),
+    "log_level": _matching(r"critical|error|warning|info|debug|trace", "log level", fold=True),
 }
 
+# setting name -> (value, where it came from: "--port", "PROPYLON_PORT", "propylon.toml: port")
+_Layer = dict[str, tuple[Any, str]]
 
-def _from_file(path: Path) -> dict[str, Any]:
+
+def _from_file(path: Path) -> _Layer:
     try:
         with path.open("rb") as handle:
             document = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"{path}: {exc}") from None
-    return {key.replace("-", "_"): value for key, value in document.items()}
-
-
-def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for name in _CONVERTERS:
-        value = environ.get(ENV_PREFIX + name.upper())
-        if value is not None:
-            found[name] = value
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    found: _Layer = {}
+    for key, value in document.items():
+        name = key.replace("-", "_")
+        if name not in _CONVERTERS:
+            known = ", ".join(sorted(_CONVERTERS))
+            raise SettingsError(f"{path}: unknown setting {key!r} (known: {known})")
+        found[name] = (value, f"{path}: {key}")
     return found
+
+
+def _from_environment(environ: Mapping[str, str]) -> _Layer:
+    found: _Layer = {}
+    for name in _CONVERTERS:
+        variable = ENV_PREFIX + name.upper()
+        if variable in environ:
+            found[name] = (environ[variable], variable)
+    return found
+
+
+def _from_flags(flags: Mapping[str, Any]) -> _Layer:
+    return {
+        name: (value, "--" + name.replace("_", "-"))
+        for name, value in flags.items()
+        if value is not None and name in _CONVERTERS
+    }
+
+
+def _config_file(config_path: Path | None, environ: Mapping[str, str]) -> Path | None:
+    """The file to read: one named by a flag or the environment must exist, the default need not."""
+    if config_path is None and environ.get(ENV_PREFIX + "CONFIG"):
+        config_path = Path(environ[ENV_PREFIX + "CONFIG"])
+    if config_path is None:
+        default = Path(CONFIG_FILE)
+        return default if default.is_file() else None
+    if not config_path.is_file():
+        raise SettingsError(f"configuration file not found: {config_path}")
+    return config_path
 
 
 def load_settings(
@@ -103,21 +144,18 @@ def load_settings(
     environ: Mapping[str, str],
     config_path: Path | None = None,
 ) -> Settings:
-    """Merge the sources in order of precedence; ``flags`` holds None for flags not given."""
-    path = config_path or Path(environ.get(ENV_PREFIX + "CONFIG", CONFIG_FILE))
-    layered: dict[str, Any] = {}
-    if path.is_file():
-        layered.update(_from_file(path))
-    elif config_path is not None:
-        raise SettingsError(f"configuration file not found: {config_path}")
+    """Merge the sources in order of precedence; ``flags`` holds None for flags not given.
+
+    Only the value that wins is checked, and an error names where it came from.
+    """
+    path = _config_file(config_path, environ)
+    layered: _Layer = _from_file(path) if path is not None else {}
     layered.update(_from_environment(environ))
-    layered.update({key: value for key, value in flags.items() if value is not None})
-    known = {f.name for f in fields(Settings)}
+    layered.update(_from_flags(flags))
     values: dict[str, Any] = {}
-    for name, value in layered.items():
-        if name in known:
-            try:
-                values[name] = _CONVERTERS[name](value)
-            except SettingsError as exc:
-                raise SettingsError(f"{name}: {exc}") from None
+    for name, (value, source) in layered.items():
+        try:
+            values[name] = _CONVERTERS[name](value)
+        except SettingsError as exc:
+            raise SettingsError(f"{source}: {exc}") from None
     return replace(Settings(), **values)

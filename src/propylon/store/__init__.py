@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from propylon.store.base import Key, Record, Store
+from propylon.store.base import Key, Record, Store, StoreError
 from propylon.store.memory import MemoryStore
 from propylon.store.sqlite import SqliteStore
 
@@ -20,4 +20,13 @@ def open_store(backend: str, state_dir: Path) -> Store:
     return BACKENDS[backend](state_dir)
 
 
-__all__ = ["BACKENDS", "Key", "MemoryStore", "Record", "SqliteStore", "Store", "open_store"]
+__all__ = [
+    "BACKENDS",
+    "Key",
+    "MemoryStore",
+    "Record",
+    "SqliteStore",
+    "Store",
+    "StoreError",
+    "open_store",
+]

@@ -6,7 +6,8 @@ children of one kind are listed in the order they were created. Deleting a key d
 subtree under it (an API with its routes, integrations, stages ...).
 
 Records handed out are shared, not copied: callers treat them as immutable and ``put`` a new
-dict to change one.
+dict to change one. Writes come from one thread at a time; reads may run on another thread while
+a write is under way, and see the store either before or after it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ from typing import Any, Protocol
 
 Key = tuple[str, ...]
 Record = dict[str, Any]
+
+
+class StoreError(Exception):
+    """A backend cannot open or use its storage (a foreign error, translated at the boundary)."""
 
 
 class Store(Protocol):

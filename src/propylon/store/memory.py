@@ -1,4 +1,9 @@
-"""The in-memory backend: the reference implementation, and the read side of the SQLite one."""
+"""The in-memory backend: the reference implementation, and the read side of the SQLite one.
+
+Reads run on the event loop while the control plane's writer thread changes the dicts, so a
+read never iterates a live dict: ``list(d)`` copies one in a single step under the GIL, and a
+key whose record a concurrent delete has just removed is skipped.
+"""
 
 from __future__ import annotations
 
@@ -30,10 +35,10 @@ class MemoryStore:
     def delete(self, key: Key) -> bool:
         if key not in self._records:
             return False
-        self._delete_tree(key)
         siblings = self._index.get(key[:-1])
         if siblings is not None:
             siblings.pop(key, None)
+        self._delete_tree(key)
         return True
 
     def _delete_tree(self, key: Key) -> None:
@@ -43,8 +48,9 @@ class MemoryStore:
                 self._delete_tree(child)
 
     def children(self, parent: Key, kind: str) -> list[Record]:
-        keys = self._index.get(parent + (kind,), {})
-        return [self._records[k] for k in keys]
+        keys = list(self._index.get(parent + (kind,), ()))
+        records = self._records
+        return [record for k in keys if (record := records.get(k)) is not None]
 
     def keys_under(self, key: Key) -> list[Key]:
         """Every key in the subtree under ``key`` (``key`` itself excluded)."""

@@ -6,6 +6,11 @@ costs a dict lookup. Writes go to SQLite at once, in WAL mode with ``synchronous
 commit appends to the log without an fsync, so it is durable across a process exit and costs
 microseconds; a power loss can lose the last commits, as with any WAL database in that mode.
 Rows keep their rowid when replaced, which keeps children in creation order across restarts.
+
+Because reads are served from memory, a second process on the same file would serve stale
+records and write over the first one's changes. So the store takes an exclusive lock on the
+file when it opens and holds it until it closes (``locking_mode=EXCLUSIVE``); a second store
+fails at once with a ``StoreError``. The operating system drops the lock if the process dies.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from propylon.store.base import Key, Record
+from propylon.store.base import Key, Record, StoreError
 from propylon.store.memory import MemoryStore
 
 _SEP = "\x1f"  # unit separator: cannot appear in ids, names or ARNs we store
@@ -34,13 +39,34 @@ class SqliteStore:
     name = "sqlite"
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._memory = MemoryStore()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # timeout=0: a file locked by another store is an error now, not after a wait
+            self._db = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=0
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the state file {path}: {exc}") from exc
+        try:
+            self._load()
+        except sqlite3.OperationalError as exc:
+            self._db.close()
+            if "locked" in str(exc):
+                raise StoreError(f"the state file {path} is in use by another process") from exc
+            raise StoreError(f"cannot read the state file {path}: {exc}") from exc
+        except (sqlite3.Error, ValueError) as exc:
+            self._db.close()
+            raise StoreError(f"cannot read the state file {path}: {exc}") from exc
+
+    def _load(self) -> None:
+        self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
+        self._db.execute("BEGIN EXCLUSIVE")  # take the lock; in exclusive mode it is kept
+        self._db.execute("COMMIT")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(_SCHEMA)
-        self._memory = MemoryStore()
         for path_text, data in self._db.execute("SELECT path, data FROM records ORDER BY rowid"):
             self._memory.put(tuple(path_text.split(_SEP)), json.loads(data))
 

@@ -14,10 +14,13 @@ from typing import Any
 from propylon.control.arns import is_lambda_function_arn
 from propylon.control.context import Call, Output, Params
 from propylon.control.crud import Behaviour, Handler, Parents, Registry, ResourceSpec
+from propylon.control.tags import check_tags
 from propylon.errors import BadRequestException
 from propylon.store import Key, Record
 
 HTTP_ROUTE_SELECTION = "$request.method $request.path"
+# The form AWS documents for CreateApi; AWS answers with HTTP_ROUTE_SELECTION either way.
+HTTP_ROUTE_SELECTION_BRACED = "${request.method} ${request.path}"
 API_KEY_SELECTION = "$request.header.x-api-key"
 QUICK_CREATE = ("Target", "RouteKey", "CredentialsArn")
 _CORS_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "*"})
@@ -42,7 +45,7 @@ def _check(params: Params, protocol: str) -> None:
             raise BadRequestException("Quick create is supported only for HTTP APIs")
         return
     selection = params.get("RouteSelectionExpression")
-    if selection is not None and selection != HTTP_ROUTE_SELECTION:
+    if selection not in (None, HTTP_ROUTE_SELECTION, HTTP_ROUTE_SELECTION_BRACED):
         raise BadRequestException(
             f"Unsupported route selection expression for HTTP APIs: {selection}. "
             f"Only {HTTP_ROUTE_SELECTION} is supported"
@@ -59,6 +62,7 @@ class Apis(Behaviour):
             raise BadRequestException("RouteSelectionExpression is required for WEBSOCKET APIs")
         if params.get("Target") is None and any(params.get(n) for n in QUICK_CREATE[1:]):
             raise BadRequestException("RouteKey and CredentialsArn require Target (quick create)")
+        check_tags(params.get("Tags"))
         record = super().create(call, spec, params, parents)
         for name in QUICK_CREATE:
             record.pop(name, None)
@@ -70,7 +74,7 @@ class Apis(Behaviour):
             "Tags": {},
         }
         if protocol == "HTTP":
-            defaults["RouteSelectionExpression"] = HTTP_ROUTE_SELECTION
+            record["RouteSelectionExpression"] = HTTP_ROUTE_SELECTION
         else:
             defaults["DisableSchemaValidation"] = False
         return {**defaults, **record}
@@ -82,6 +86,8 @@ class Apis(Behaviour):
         updated = super().update(call, spec, record, params, parents)
         for name in QUICK_CREATE:
             updated.pop(name, None)
+        if record["ProtocolType"] == "HTTP":
+            updated["RouteSelectionExpression"] = HTTP_ROUTE_SELECTION
         return updated
 
     def present(self, call: Call, record: Record, parents: Parents) -> Output:
@@ -140,8 +146,10 @@ def _check_managed(call: Call, params: Params) -> None:
         raise BadRequestException("RouteKey applies only to quick-created APIs")
 
 
-def _update_managed(registry: Registry, call: Call, params: Params) -> None:
+def _managed_changes(call: Call, params: Params) -> list[tuple[str, Params]]:
+    """The (kind, update input) pairs an UpdateApi makes to the quick-created resources."""
     api_id = params["ApiId"]
+    found: list[tuple[str, Params]] = []
     integration = _managed(call, api_id, "integrations")
     if integration is not None and (
         params.get("Target") is not None or params.get("CredentialsArn") is not None
@@ -151,11 +159,25 @@ def _update_managed(registry: Registry, call: Call, params: Params) -> None:
             changes["IntegrationUri"] = params["Target"]
         if params.get("CredentialsArn") is not None:
             changes["CredentialsArn"] = params["CredentialsArn"]
-        registry.generic("UpdateIntegration")(call, changes)
+        found.append(("integrations", changes))
     route = _managed(call, api_id, "routes")
     if route is not None and params.get("RouteKey") is not None:
         changes = {"ApiId": api_id, "RouteId": route["RouteId"], "RouteKey": params["RouteKey"]}
-        registry.generic("UpdateRoute")(call, changes)
+        found.append(("routes", changes))
+    return found
+
+
+def _preview(registry: Registry, call: Call, kind: str, params: Params) -> None:
+    """Run ``kind``'s update checks on ``params`` without writing, so UpdateApi is all or none."""
+    spec = registry.specs[kind]
+    record = registry.find(call, kind, params)
+    spec.behaviour.update(call, spec, record, params, registry.parents(call, spec, params))
+
+
+def _apply(registry: Registry, call: Call, kind: str, params: Params) -> None:
+    operation = registry.specs[kind].update
+    assert operation is not None
+    registry.generic(operation)(call, params)
 
 
 def handlers(registry: Registry) -> dict[str, Handler]:
@@ -165,14 +187,23 @@ def handlers(registry: Registry) -> dict[str, Handler]:
     def create_api(call: Call, params: Params) -> Output | None:
         api = create_generic(call, params) or {}
         if params.get("Target") is not None:
-            _quick_create(registry, call, api["ApiId"], params)
+            try:
+                _quick_create(registry, call, api["ApiId"], params)
+            except Exception:
+                # A quick create that fails leaves nothing behind, as on AWS.
+                call.store.delete(call.scope + ("apis", api["ApiId"]))
+                raise
         return api
 
     def update_api(call: Call, params: Params) -> Output | None:
         registry.find(call, "apis", params)
         _check_managed(call, params)
+        changes = _managed_changes(call, params)
+        for kind, change in changes:
+            _preview(registry, call, kind, change)
         api = update_generic(call, params)
-        _update_managed(registry, call, params)
+        for kind, change in changes:
+            _apply(registry, call, kind, change)
         return api
 
     def delete_cors_configuration(call: Call, params: Params) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
-_RESOURCE_ARN = re.compile(r"arn:aws[a-z-]*:apigateway:(?P<region>[a-z0-9-]+)::(?P<path>/.+)")
+# Most apigateway ARNs leave the account empty; portal, product, page and routing-rule ARNs name it.
+_RESOURCE_ARN = re.compile(
+    r"arn:aws[a-z-]*:apigateway:(?P<region>[a-z0-9-]+):(?P<account>\d{12})?:(?P<path>/.+)"
+)
 
 
 def resource_arn(region: str, path: str) -> str:
@@ -12,12 +15,18 @@ def resource_arn(region: str, path: str) -> str:
     return f"arn:aws:apigateway:{region}::{path}"
 
 
-def parse_resource_arn(arn: str) -> tuple[str, list[str]] | None:
-    """The region and path segments of an apigateway resource ARN, or None if it is not one."""
+def account_resource_arn(region: str, account: str, path: str) -> str:
+    """``arn:aws:apigateway:{region}:{account}:{path}``, the form portals and rules use."""
+    return f"arn:aws:apigateway:{region}:{account}:{path}"
+
+
+def parse_resource_arn(arn: str) -> tuple[str, str | None, list[str]] | None:
+    """The region, account (None when empty) and path segments of an apigateway resource ARN,
+    or None if it is not one."""
     match = _RESOURCE_ARN.fullmatch(arn)
     if match is None:
         return None
-    return match["region"], match["path"].strip("/").split("/")
+    return match["region"], match["account"], match["path"].strip("/").split("/")
 
 
 _LOG_GROUP_ARN = re.compile(

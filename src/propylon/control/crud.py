@@ -167,17 +167,22 @@ class Registry:
     def _create(self, spec: ResourceSpec) -> Handler:
         def create(call: Call, params: Params) -> Output:
             parents = self.parents(call, spec, params)
+            if params.get(spec.id_member) is not None:  # named by the caller: conflict first
+                self._refuse_duplicate(call, spec, params)
             record = spec.behaviour.create(call, spec, params, parents)
             ids = {**params, spec.id_member: record[spec.id_member]}
+            self._refuse_duplicate(call, spec, ids)
             key = spec.key(call, ids)
-            if call.store.get(key) is not None:
-                raise ConflictException(spec.conflict.format(id=record[spec.id_member]))
             call.store.put(key, record)
             spec.behaviour.after_write(call, spec, None, record, parents)
             self.changed(call, spec, ids)
             return spec.behaviour.present(call, call.store.get(key) or record, parents)
 
         return create
+
+    def _refuse_duplicate(self, call: Call, spec: ResourceSpec, ids: Params) -> None:
+        if call.store.get(spec.key(call, ids)) is not None:
+            raise ConflictException(spec.conflict.format(id=ids[spec.id_member]))
 
     def _get(self, spec: ResourceSpec) -> Handler:
         def get(call: Call, params: Params) -> Output:

@@ -3,7 +3,8 @@
 Defaults as AWS sets them: ``ConnectionType`` INTERNET, ``TimeoutInMillis`` 30000 for HTTP APIs
 and 29000 for WebSocket APIs (each with its own range), ``PayloadFormatVersion`` 1.0 where 1.0 is
 the only choice, ``IntegrationMethod`` POST for Lambda proxies and ``PassthroughBehavior``
-WHEN_NO_MATCH for WebSocket non-proxy integrations.
+WHEN_NO_MATCH for WebSocket non-proxy integrations. The integration quick create makes is
+managed by API Gateway: it can be updated but not deleted.
 """
 
 from __future__ import annotations
@@ -24,12 +25,16 @@ TIMEOUTS = {"HTTP": (30000, 30000), "WEBSOCKET": (29000, 29000)}  # (default, ma
 MIN_TIMEOUT = 50
 _HTTP_METHOD = re.compile(r"GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|ANY")
 _URL = re.compile(r"https?://[^\s/?#]+[^\s]*")
+# Headers and query strings can be appended, overwritten or removed; the path only overwritten.
 _HTTP_MAPPING_KEY = re.compile(
-    r"(append|overwrite|remove):(header\.[A-Za-z0-9\-_!#$%&'*+.^`|~]+|querystring\.[^\s]+|path)"
+    r"(append|overwrite|remove):(header\.[A-Za-z0-9\-_!#$%&'*+.^`|~]+|querystring\.[^\s]+)"
+    r"|overwrite:path"
 )
 _HTTP_RESPONSE_KEY = re.compile(
     r"(append|overwrite|remove):header\.[A-Za-z0-9\-_!#$%&'*+.^`|~]+|overwrite:statuscode"
 )
+# AWS service integrations (``IntegrationSubtype``) take the action's parameter names instead.
+_SUBTYPE_PARAMETER = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _WEBSOCKET_MAPPING_KEY = re.compile(r"integration\.request\.(header|querystring|path)\.[^\s]+")
 _STATUS_CODE = re.compile(r"[1-5][0-9][0-9]")
 
@@ -82,6 +87,8 @@ def _check_timeout(record: dict[str, Any], protocol: str) -> None:
 
 def _check_mappings(record: dict[str, Any], protocol: str) -> None:
     pattern = _HTTP_MAPPING_KEY if protocol == "HTTP" else _WEBSOCKET_MAPPING_KEY
+    if protocol == "HTTP" and record.get("IntegrationSubtype"):
+        pattern = _SUBTYPE_PARAMETER
     for key in record.get("RequestParameters") or {}:
         if not pattern.fullmatch(key):
             raise BadRequestException(f"Invalid mapping expression specified: {key}")
@@ -96,6 +103,8 @@ def _check_mappings(record: dict[str, Any], protocol: str) -> None:
                 raise BadRequestException(f"Invalid mapping expression specified: {key}")
     if record.get("RequestTemplates") and protocol == "HTTP":
         raise BadRequestException("RequestTemplates are supported only for WebSocket APIs")
+    if record.get("TlsConfig") and protocol != "HTTP":
+        raise BadRequestException("TlsConfig is supported only for HTTP APIs")
 
 
 def check_integration(record: dict[str, Any], protocol: str) -> None:
@@ -137,3 +146,7 @@ class Integrations(Behaviour):
             updated = with_defaults(updated, protocol)
         check_integration(updated, protocol)
         return updated
+
+    def delete(self, call: Call, spec: ResourceSpec, record: Record, parents: Parents) -> None:
+        if record.get("ApiGatewayManaged"):
+            raise BadRequestException("Cannot delete an integration managed by API Gateway")

@@ -14,6 +14,7 @@ from typing import Any
 from propylon.control.context import Call, Params
 from propylon.control.crud import Behaviour, Handler, Parents, Registry, ResourceSpec
 from propylon.control.deployments import auto_deploy_stage
+from propylon.control.tags import check_tags
 from propylon.errors import BadRequestException, NotFoundException
 from propylon.store import Key, Record
 
@@ -98,7 +99,7 @@ def default_route_settings(protocol: str) -> dict[str, Any]:
 
 
 class Stages(Behaviour):
-    def _check(self, call: Call, params: Params, parents: Parents) -> None:
+    def _check(self, call: Call, params: Params, parents: Parents, creating: bool) -> None:
         api = parents["apis"]
         protocol = api["ProtocolType"]
         if params.get("AccessLogSettings") is not None:
@@ -113,7 +114,8 @@ class Stages(Behaviour):
                 )
             check_route_settings(settings, protocol)
         if params.get("StageVariables") is not None:
-            check_stage_variables(params["StageVariables"], allow_removal=True)
+            # "" removes a variable on update; a new stage has nothing to remove.
+            check_stage_variables(params["StageVariables"], allow_removal=not creating)
         deployment_id = params.get("DeploymentId")
         api_key = _api_key(call, parents)
         if deployment_id and call.store.get(api_key + ("deployments", deployment_id)) is None:
@@ -122,9 +124,9 @@ class Stages(Behaviour):
     def create(self, call: Call, spec: ResourceSpec, params: Params, parents: Parents) -> Record:
         protocol = parents["apis"]["ProtocolType"]
         check_stage_name(params["StageName"], protocol)
-        self._check(call, params, parents)
+        self._check(call, params, parents, creating=True)
+        check_tags(params.get("Tags"))
         record = super().create(call, spec, params, parents)
-        variables = {k: v for k, v in (params.get("StageVariables") or {}).items() if v != ""}
         return {
             **record,
             "CreatedDate": call.timestamp,
@@ -135,14 +137,14 @@ class Stages(Behaviour):
                 **(params.get("DefaultRouteSettings") or {}),
             },
             "RouteSettings": params.get("RouteSettings") or {},
-            "StageVariables": variables,
+            "StageVariables": params.get("StageVariables") or {},
             "Tags": params.get("Tags") or {},
         }
 
     def update(
         self, call: Call, spec: ResourceSpec, record: Record, params: Params, parents: Parents
     ) -> Record:
-        self._check(call, params, parents)
+        self._check(call, params, parents, creating=False)
         merged = super().update(call, spec, record, params, parents)
         if params.get("DefaultRouteSettings") is not None:
             merged["DefaultRouteSettings"] = {

@@ -2,7 +2,8 @@
 
 An apigateway resource ARN's path (``/apis/{id}/stages/{name}``) names the same (kind, id)
 pairs as the store key, so the record is found by reading the path; the tags live in the
-record's ``Tags`` member, where Get operations show them too.
+record's ``Tags`` member, where Get operations show them too. An ARN of another region names
+nothing here: the caller's region (its SigV4 scope) holds the only resources it can see.
 """
 
 from __future__ import annotations
@@ -29,14 +30,16 @@ RESERVED_PREFIX = "aws:"
 
 def _resolve(call: Call, arn: str) -> tuple[Key, Record]:
     parsed = parse_resource_arn(arn)
-    if parsed is None or len(parsed[1]) % 2:
+    if parsed is None or len(parsed[2]) % 2:
         raise BadRequestException(f"Invalid resource ARN specified: {arn}")
-    region, parts = parsed
+    region, account, parts = parsed
     kinds = tuple(parts[0::2])
     if kinds not in TAGGABLE:
         raise BadRequestException(f"The resource {arn} cannot be tagged")
-    key: Key = (call.account, region, *parts)
-    record = call.store.get(key)
+    # Each region's endpoint knows only its own resources, whatever region an ARN names.
+    key: Key = (*call.scope, *parts)
+    mine = region == call.region and account in (None, call.account)
+    record = call.store.get(key) if mine else None
     if record is None:
         raise NotFoundException(f"Invalid resource identifier specified {arn}")
     return key, record

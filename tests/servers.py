@@ -36,6 +36,7 @@ def threaded_server(settings: Settings) -> Iterator[str]:
         ws="none",
         lifespan="on",
         access_log=False,
+        proxy_headers=False,
         log_config=None,
     )
     server = uvicorn.Server(config)

@@ -8,13 +8,14 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from propylon import __version__
-from propylon.control.plane import ControlPlane
+from propylon.control.plane import ControlPlane, request_id
 from propylon.settings import Settings
 from propylon.spec.serialize import Reply
 from propylon.store import Store, open_store
@@ -58,14 +59,20 @@ async def read_body(receive: Receive, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def send_reply(send: Send, reply: Reply) -> None:
+async def send_reply(send: Send, reply: Reply, *extra: tuple[bytes, bytes]) -> None:
     headers = [
         (b"content-type", reply.content_type.encode()),
         (b"content-length", str(len(reply.body)).encode()),
         *((name.encode(), value.encode()) for name, value in reply.headers),
+        *extra,
     ]
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     await send({"type": "http.response.body", "body": reply.body})
+
+
+def _has_body(headers: dict[str, str]) -> bool:
+    """Whether an HTTP/1.1 request carries a body: only Content-Length or chunked coding say so."""
+    return "transfer-encoding" in headers or headers.get("content-length", "0") != "0"
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -99,7 +106,7 @@ class Propylon:
             await send_reply(send, _GATEWAY_NOT_FOUND)
             return
         try:
-            body = await read_body(receive, MAX_CONTROL_BODY)
+            body = await read_body(receive, MAX_CONTROL_BODY) if _has_body(headers) else b""
         except BodyTooLarge:
             await send_reply(send, _TOO_LARGE)
             return
@@ -111,7 +118,7 @@ class Propylon:
             headers,
             body,
         )
-        await send_reply(send, reply)
+        await send_reply(send, reply, (b"x-amzn-RequestId", request_id().encode()))
 
     async def _admin(self, method: str, path: str) -> Reply:
         if path == "/_propylon/health" and method == "GET":
@@ -139,6 +146,10 @@ class Propylon:
                     self.settings.port,
                     self.store.name,
                 )
+                # Everything loaded so far (the service model above all) lives as long as the
+                # process: moved out of the collector's reach, it is not rescanned on every
+                # collection the request path triggers.
+                gc.freeze()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.control.close()

@@ -79,6 +79,7 @@ def serve(settings: Settings) -> None:
         ws="none",
         lifespan="on",
         access_log=False,
+        proxy_headers=False,
         log_level=settings.log_level,
         log_config=None,
     )

@@ -8,6 +8,7 @@ success status; a ``payload`` member is written as the raw body. Errors are writ
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -41,7 +42,7 @@ def serialize_output(operation: OperationModel, output: dict[str, Any] | None) -
         body = raw.encode() if isinstance(raw, str) else bytes(raw)
         return Reply(status, body, "application/octet-stream")
     document = to_wire(shape, output)
-    return Reply(status, json.dumps(document, separators=(",", ":")).encode())
+    return Reply(status, _ENCODER.encode(document).encode())
 
 
 def serialize_error(service_name: str, error: ControlPlaneError) -> Reply:
@@ -50,26 +51,79 @@ def serialize_error(service_name: str, error: ControlPlaneError) -> Reply:
     return Reply(status, body, headers=(("x-amzn-ErrorType", error.code),))
 
 
+Writer = Callable[[Any], Any]
+_WRITERS: dict[int, tuple[Shape, Writer | None]] = {}
+
+
 def to_wire(shape: Shape, value: Any) -> Any:
     """Rename structure members to their wire names and format timestamps, recursively."""
-    kind = shape.type_name
-    if kind == "structure":
-        members: dict[str, Shape] = shape.members
+    write = writer(shape)
+    return value if write is None else write(value)
+
+
+def writer(shape: Shape) -> Writer | None:
+    """The function that writes values of ``shape``, compiled once per shape; None when values
+    are written as they are (strings, numbers, booleans, and lists or maps of them)."""
+    cached = _WRITERS.get(id(shape))
+    if cached is not None and cached[0] is shape:
+        return cached[1]
+    # A placeholder first, so a shape that contains itself finds a writer while compiling.
+    slot: list[Writer | None] = [None]
+    _WRITERS[id(shape)] = (shape, lambda value: slot[0](value) if slot[0] else value)
+    compiled = _COMPILERS.get(shape.type_name, _plain)(shape)
+    slot[0] = compiled
+    _WRITERS[id(shape)] = (shape, compiled)
+    return compiled
+
+
+def _plain(shape: Shape) -> Writer | None:
+    return None
+
+
+def _structure(shape: Shape) -> Writer | None:
+    plan: dict[str, tuple[str, Writer | None]] = {
+        name: (member.serialization.get("name", name), writer(member))
+        for name, member in shape.members.items()
+    }
+
+    def write(value: dict[str, Any]) -> dict[str, Any]:
         document: dict[str, Any] = {}
         for name, item in value.items():
-            member = members.get(name)
-            if member is not None and item is not None:
-                document[member.serialization.get("name", name)] = to_wire(member, item)
+            entry = plan.get(name)
+            if entry is not None and item is not None:
+                wire, inner = entry
+                document[wire] = item if inner is None else inner(item)
         return document
-    if kind == "list":
-        element: Shape = shape.member
-        return [to_wire(element, item) for item in value]
-    if kind == "map":
-        value_shape: Shape = shape.value
-        return {key: to_wire(value_shape, item) for key, item in value.items()}
-    if kind == "timestamp" and isinstance(value, datetime):
-        return iso8601(value)
-    return value
+
+    return write
+
+
+def _list(shape: Shape) -> Writer | None:
+    inner = writer(shape.member)
+    if inner is None:
+        return None
+    return lambda value: [inner(item) for item in value]
+
+
+def _map(shape: Shape) -> Writer | None:
+    inner = writer(shape.value)
+    if inner is None:
+        return None
+    return lambda value: {key: inner(item) for key, item in value.items()}
+
+
+def _timestamp(shape: Shape) -> Writer | None:
+    return lambda value: iso8601(value) if isinstance(value, datetime) else value
+
+
+_COMPILERS: dict[str, Callable[[Shape], Writer | None]] = {
+    "structure": _structure,
+    "list": _list,
+    "map": _map,
+    "timestamp": _timestamp,
+}
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 def iso8601(moment: datetime) -> str:

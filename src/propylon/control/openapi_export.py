@@ -22,8 +22,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from propylon.control.apis import api_endpoint
 from propylon.control.arns import is_lambda_function_arn, lambda_invocation_uri
 from propylon.control.context import Call
@@ -108,6 +106,8 @@ def _root_extensions(api: Record) -> dict[str, Any]:
 
 def render(document: dict[str, Any], output_type: str) -> bytes:
     if output_type == "YAML":
+        import yaml  # on first use: it costs start-up time every server would pay
+
         text: str = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
         return text.encode()
     return json.dumps(document, indent=2, ensure_ascii=False).encode()

@@ -19,8 +19,6 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
 from propylon.control.openapi_extensions import EXPORT_VERSION, IMPORTEXPORT_VERSION
 from propylon.errors import BadRequestException
 
@@ -35,6 +33,8 @@ def parse_body(body: str) -> dict[str, Any]:
     try:
         document = json.loads(body)
     except ValueError:
+        import yaml  # on first use: it costs start-up time every server would pay
+
         try:
             document = yaml.safe_load(body)
         except yaml.YAMLError as exc:

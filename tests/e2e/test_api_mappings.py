@@ -8,24 +8,13 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.helpers import error, status
+
 ACCOUNT = "000000000000"
 DOMAIN = "api.example.com"
 CERTIFICATE = "arn:aws:acm:us-east-1:000000000000:certificate/1234abcd-12ab-34cd-56ef-1234567890ab"
 NOT_FOUND = "The api mapping resource specified in the request was not found."
 DUPLICATE = "ApiMapping key already exists for this domain name"
-
-
-def status(response: dict[str, Any]) -> int:
-    return int(response["ResponseMetadata"]["HTTPStatusCode"])
-
-
-def error(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
-    response: Any = caught.value.response
-    return (
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-    )
 
 
 def make_domain(client: Any, name: str = DOMAIN, mode: str = "API_MAPPING_ONLY") -> str:

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.helpers import status
+
 ACCOUNT = "000000000000"
 FUNCTION = "arn:aws:lambda:us-east-1:000000000000:function:pets"
 WEBSOCKET = {"ProtocolType": "WEBSOCKET", "RouteSelectionExpression": "$request.body.action"}
@@ -19,10 +21,6 @@ CORS = {
     "MaxAge": 300,
     "AllowCredentials": True,
 }
-
-
-def status(response: dict[str, Any]) -> int:
-    return int(response["ResponseMetadata"]["HTTPStatusCode"])
 
 
 def missing_api(api_id: str) -> str:

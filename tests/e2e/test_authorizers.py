@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import body, status
+
 ACCOUNT = "000000000000"
 FUNCTION = "arn:aws:lambda:us-east-1:000000000000:function:auth"
 URI = f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{FUNCTION}/invocations"
@@ -25,27 +27,6 @@ LAMBDA: dict[str, Any] = {
     "IdentitySource": ["$request.header.Authorization"],
     "Name": "lambda",
 }
-
-
-def status(response: dict[str, Any]) -> int:
-    return int(response["ResponseMetadata"]["HTTPStatusCode"])
-
-
-def body(response: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in response.items() if k != "ResponseMetadata"}
-
-
-@pytest.fixture
-def api_id(client: Any) -> str:
-    return str(client.create_api(Name="pets", ProtocolType="HTTP")["ApiId"])
-
-
-@pytest.fixture
-def ws_id(client: Any) -> str:
-    api = client.create_api(
-        Name="chat", ProtocolType="WEBSOCKET", RouteSelectionExpression="$request.body.action"
-    )
-    return str(api["ApiId"])
 
 
 # CreateAuthorizer: HTTP APIs

@@ -7,16 +7,10 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import body, status
+
 ACCOUNT = "000000000000"
 NO_ROUTES = "Unable to deploy API because no routes exist in this API"
-
-
-def status(response: dict[str, Any]) -> int:
-    return int(response["ResponseMetadata"]["HTTPStatusCode"])
-
-
-def body(response: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in response.items() if k != "ResponseMetadata"}
 
 
 @pytest.fixture

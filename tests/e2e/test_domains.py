@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import make_client
+from tests.helpers import error, status
 
 NAME = "api.example.com"
 CERTIFICATE = "arn:aws:acm:us-east-1:000000000000:certificate/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -17,19 +18,6 @@ OTHER_CERTIFICATE = (
 )
 TRUSTSTORE = "s3://truststores-bucket/api/truststore.pem"
 NOT_FOUND = "The domain name resource specified in the request was not found."
-
-
-def status(response: dict[str, Any]) -> int:
-    return int(response["ResponseMetadata"]["HTTPStatusCode"])
-
-
-def error(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
-    response: Any = caught.value.response
-    return (
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-    )
 
 
 def create(client: Any, name: str = NAME, **extra: Any) -> dict[str, Any]:

@@ -7,31 +7,12 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import body, status
+
 ACCOUNT = "000000000000"
 FUNCTION = "arn:aws:lambda:us-east-1:000000000000:function:pets"
 URL = "https://example.com/pets"
 TLS = {"ServerNameToVerify": "example.com"}
-
-
-def status(response: dict[str, Any]) -> int:
-    return int(response["ResponseMetadata"]["HTTPStatusCode"])
-
-
-def body(response: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in response.items() if k != "ResponseMetadata"}
-
-
-@pytest.fixture
-def api_id(client: Any) -> str:
-    return str(client.create_api(Name="pets", ProtocolType="HTTP")["ApiId"])
-
-
-@pytest.fixture
-def ws_id(client: Any) -> str:
-    api = client.create_api(
-        Name="chat", ProtocolType="WEBSOCKET", RouteSelectionExpression="$request.body.action"
-    )
-    return str(api["ApiId"])
 
 
 def http_proxy(client: Any, api_id: str, **extra: Any) -> dict[str, Any]:

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import body, status
+
 ACCOUNT = "000000000000"
 PET = json.dumps(
     {
@@ -17,22 +19,6 @@ PET = json.dumps(
         "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
     }
 )
-
-
-def status(response: dict[str, Any]) -> int:
-    return int(response["ResponseMetadata"]["HTTPStatusCode"])
-
-
-def body(response: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in response.items() if k != "ResponseMetadata"}
-
-
-@pytest.fixture
-def ws_id(client: Any) -> str:
-    api = client.create_api(
-        Name="chat", ProtocolType="WEBSOCKET", RouteSelectionExpression="$request.body.action"
-    )
-    return str(api["ApiId"])
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.helpers import status
+
 ACCOUNT = "000000000000"
 COLORS = ("Accent", "Background", "ErrorValidation", "Header", "Navigation", "Text")
 CONTENT = {
@@ -26,10 +28,6 @@ ENDPOINT = {
     "IdentifierParts": {"Method": "GET", "Path": "/pets", "RestApiId": "a1b2c3", "Stage": "prod"}
 }
 POLICY = json.dumps({"Version": "2012-10-17", "Statement": []})
-
-
-def status(response: dict[str, Any]) -> int:
-    return int(response["ResponseMetadata"]["HTTPStatusCode"])
 
 
 def error(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:

@@ -7,24 +7,10 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import body, status
+
 ACCOUNT = "000000000000"
 ERRORS = "/4\\d{2}/"
-
-
-def status(response: dict[str, Any]) -> int:
-    return int(response["ResponseMetadata"]["HTTPStatusCode"])
-
-
-def body(response: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in response.items() if k != "ResponseMetadata"}
-
-
-@pytest.fixture
-def ws_id(client: Any) -> str:
-    api = client.create_api(
-        Name="chat", ProtocolType="WEBSOCKET", RouteSelectionExpression="$request.body.action"
-    )
-    return str(api["ApiId"])
 
 
 @pytest.fixture

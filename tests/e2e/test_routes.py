@@ -7,27 +7,12 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import status
+
 ACCOUNT = "000000000000"
 FUNCTION = "arn:aws:lambda:us-east-1:000000000000:function:pets"
 HEADER = "route.request.header.x-user"
 QUERY = "route.request.querystring.page"
-
-
-def status(response: dict[str, Any]) -> int:
-    return int(response["ResponseMetadata"]["HTTPStatusCode"])
-
-
-@pytest.fixture
-def api_id(client: Any) -> str:
-    return str(client.create_api(Name="pets", ProtocolType="HTTP")["ApiId"])
-
-
-@pytest.fixture
-def ws_id(client: Any) -> str:
-    api = client.create_api(
-        Name="chat", ProtocolType="WEBSOCKET", RouteSelectionExpression="$request.body.action"
-    )
-    return str(api["ApiId"])
 
 
 def lambda_integration(client: Any, api_id: str) -> str:

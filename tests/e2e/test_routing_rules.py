@@ -8,23 +8,12 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.helpers import error, status
+
 ACCOUNT = "000000000000"
 DOMAIN = "api.example.com"
 CERTIFICATE = "arn:aws:acm:us-east-1:000000000000:certificate/1234abcd-12ab-34cd-56ef-1234567890ab"
 NOT_FOUND = "The routing rule resource specified in the request was not found."
-
-
-def status(response: dict[str, Any]) -> int:
-    return int(response["ResponseMetadata"]["HTTPStatusCode"])
-
-
-def error(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
-    response: Any = caught.value.response
-    return (
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-    )
 
 
 def headers(name: str, glob: str) -> dict[str, Any]:

@@ -8,29 +8,14 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import status
+
 ACCOUNT = "000000000000"
 FUNCTION = "arn:aws:lambda:us-east-1:000000000000:function:pets"
 LOG_GROUP = "arn:aws:logs:us-east-1:000000000000:log-group:access-logs"
 ACCESS_LOGS = {"DestinationArn": LOG_GROUP, "Format": "$context.requestId $context.status"}
 EXECUTION_LOGS_HTTP = "Execution logs are not supported on protocolType HTTP"
 SUCCESS = re.compile(r"Successfully deployed stage with deployment ID '([a-z0-9]+)'")
-
-
-def status(response: dict[str, Any]) -> int:
-    return int(response["ResponseMetadata"]["HTTPStatusCode"])
-
-
-@pytest.fixture
-def api_id(client: Any) -> str:
-    return str(client.create_api(Name="pets", ProtocolType="HTTP")["ApiId"])
-
-
-@pytest.fixture
-def ws_id(client: Any) -> str:
-    api = client.create_api(
-        Name="chat", ProtocolType="WEBSOCKET", RouteSelectionExpression="$request.body.action"
-    )
-    return str(api["ApiId"])
 
 
 def add_route(client: Any, api_id: str, route_key: str = "GET /pets") -> str:

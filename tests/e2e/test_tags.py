@@ -6,9 +6,7 @@ from typing import Any
 
 import pytest
 
-
-def status(response: dict[str, Any]) -> int:
-    return int(response["ResponseMetadata"]["HTTPStatusCode"])
+from tests.helpers import status
 
 
 def api_arn(api_id: str, region: str = "us-east-1") -> str:
@@ -17,11 +15,6 @@ def api_arn(api_id: str, region: str = "us-east-1") -> str:
 
 def stage_arn(api_id: str, stage: str) -> str:
     return f"{api_arn(api_id)}/stages/{stage}"
-
-
-@pytest.fixture
-def api_id(client: Any) -> str:
-    return str(client.create_api(Name="pets", ProtocolType="HTTP")["ApiId"])
 
 
 def test_tag_resource_answers_201_and_get_tags_shows_them(client: Any, api_id: str) -> None:

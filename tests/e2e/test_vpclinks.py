@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import make_client
+from tests.helpers import body, status
 
 SUBNETS = ["subnet-aaaa", "subnet-bbbb"]
 GROUPS = ["sg-1234"]
@@ -16,14 +17,6 @@ LISTENER = (
     "arn:aws:elasticloadbalancing:us-east-1:000000000000:listener/app/pets/50dc6c495c0c9188/"
     "0467ef3c8400ae65"
 )
-
-
-def status(response: dict[str, Any]) -> int:
-    return int(response["ResponseMetadata"]["HTTPStatusCode"])
-
-
-def body(response: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in response.items() if k != "ResponseMetadata"}
 
 
 def arn(vpc_link_id: str) -> str:

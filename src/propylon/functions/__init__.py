@@ -1,0 +1,40 @@
+"""Local Lambda functions: specs, URI resolution, the context object, invokers and the registry.
+
+The data plane turns an integration URI into a running function with::
+
+    registry = FunctionRegistry(specs, region=settings.region, account_id=settings.account_id)
+    result = await registry.resolve(integration_uri).invoke(event, request_id)
+
+and maps ``FunctionNotFound``, ``FunctionError`` and ``FunctionTimeout`` to gateway errors.
+"""
+
+from propylon.functions.arns import FunctionRef, function_name_from_uri, parse_function_uri
+from propylon.functions.context import LambdaContext
+from propylon.functions.errors import (
+    FunctionError,
+    FunctionNotFound,
+    FunctionTimeout,
+    InvocationError,
+)
+from propylon.functions.invokers import InProcessInvoker, Invoker, InvokerFactory
+from propylon.functions.registry import INVOKER_KINDS, FunctionRegistry
+from propylon.functions.spec import FunctionSpec, function_specs_from_toml, parse_function_flag
+
+__all__ = [
+    "INVOKER_KINDS",
+    "FunctionError",
+    "FunctionNotFound",
+    "FunctionRef",
+    "FunctionRegistry",
+    "FunctionSpec",
+    "FunctionTimeout",
+    "InProcessInvoker",
+    "InvocationError",
+    "Invoker",
+    "InvokerFactory",
+    "LambdaContext",
+    "function_name_from_uri",
+    "function_specs_from_toml",
+    "parse_function_flag",
+    "parse_function_uri",
+]

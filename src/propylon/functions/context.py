@@ -1,0 +1,65 @@
+"""The context object a handler receives, shaped like the AWS Lambda Python runtime's.
+
+The remaining time is computed from a deadline on an injected monotonic clock, so tests can
+move time without sleeping. ``memory_limit_in_mb`` is a string, as the real runtime gives it
+(AWS's own examples concatenate it with ``+``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+Clock = Callable[[], float]
+
+
+def log_group_name(function_name: str) -> str:
+    return f"/aws/lambda/{function_name}"
+
+
+def log_stream_name(day: date, version: str = "$LATEST", token: str | None = None) -> str:
+    """AWS's format, ``YYYY/MM/DD/[$LATEST]{32 hex}``: one stream per execution environment."""
+    token = secrets.token_hex(16) if token is None else token
+    return f"{day:%Y/%m/%d}/[{version}]{token}"
+
+
+class LambdaContext:
+    """What ``handler(event, context)`` gets as ``context``; one per invocation."""
+
+    def __init__(
+        self,
+        *,
+        aws_request_id: str,
+        function_name: str,
+        invoked_function_arn: str,
+        memory_limit_in_mb: int,
+        log_stream_name: str,
+        deadline: float,
+        clock: Clock,
+        function_version: str = "$LATEST",
+    ) -> None:
+        self.aws_request_id = aws_request_id
+        self.function_name = function_name
+        self.function_version = function_version
+        self.invoked_function_arn = invoked_function_arn
+        self.memory_limit_in_mb = str(memory_limit_in_mb)
+        self.log_group_name = log_group_name(function_name)
+        self.log_stream_name = log_stream_name
+        # Only the Mobile SDK fills these; API Gateway never does.
+        self.identity: Any = None
+        self.client_context: Any = None
+        self._deadline = deadline
+        self._clock = clock
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds until the function times out, never negative."""
+        return max(0, int((self._deadline - self._clock()) * 1000))
+
+    def __repr__(self) -> str:
+        return (
+            f"LambdaContext(aws_request_id={self.aws_request_id!r}, "
+            f"function_name={self.function_name!r}, "
+            f"invoked_function_arn={self.invoked_function_arn!r})"
+        )

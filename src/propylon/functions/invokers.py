@@ -1,0 +1,178 @@
+"""Invokers: how a resolved function is run. One protocol; the kinds are listed in the registry.
+
+``InProcessInvoker`` runs a Python handler inside the gateway process:
+
+- **Loading** happens once, on the first invocation, on the invoker's own threads (imports are
+  blocking I/O and run user code). A failed load is not cached: the next invocation retries,
+  as Lambda re-initialises after a failed init. Loading has its own limit, ``INIT_TIMEOUT``
+  (Lambda's 10 seconds), and does not count against the function's timeout.
+- **Environment.** ``os.environ`` belongs to the whole process, so a function's environment is
+  written into it when the function loads and stays there until ``aclose``, which restores the
+  previous values. Setting it per call instead would race between concurrent invocations. The
+  consequence, stated plainly: every in-process function (and Propylon itself) sees every
+  loaded function's variables, and two in-process functions cannot give one variable different
+  values; ``check_specs`` rejects that up front. Functions that need isolation need the worker
+  process invoker. Lambda's reserved variables (``AWS_LAMBDA_FUNCTION_NAME`` ...) are not set,
+  as they would differ between functions.
+- **Threads.** Sync handlers run on a thread pool owned by the invoker, so the event loop never
+  blocks and a stuck function can exhaust only its own threads. Async handlers run on the event
+  loop itself: they must not block.
+- **Timeouts.** An async handler is cancelled at its timeout. A sync handler cannot be stopped
+  from outside its thread: the caller gets ``FunctionTimeout`` at once, the handler keeps
+  running to completion in its thread, and its result is discarded.
+- **Errors.** An exception from the handler becomes ``FunctionError`` carrying its class name
+  and message (Lambda's ``errorType``/``errorMessage``) and its traceback for logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import time
+import traceback
+from collections.abc import MutableMapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from threading import Lock
+from typing import Any, Protocol
+
+from propylon.functions.context import Clock, LambdaContext, log_stream_name
+from propylon.functions.errors import FunctionError, FunctionTimeout
+from propylon.functions.loader import LoadedHandler, load_handler, unload
+from propylon.functions.spec import FunctionSpec
+
+INIT_TIMEOUT = 10.0
+
+
+class Invoker(Protocol):
+    """Runs one function: ``event`` in, the handler's result out, failures as InvocationError."""
+
+    async def invoke(self, event: dict[str, Any], request_id: str) -> Any: ...
+
+    async def aclose(self) -> None: ...
+
+
+class InvokerFactory(Protocol):
+    """An invoker kind: builds an invoker for one spec, and vets a set of specs up front."""
+
+    def __call__(self, spec: FunctionSpec, invoked_function_arn: str) -> Invoker: ...
+
+    def check_specs(self, specs: Sequence[FunctionSpec]) -> None: ...
+
+
+class InProcessInvoker:
+    """A Python handler run in this process (see the module docstring for the trade-offs)."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        invoked_function_arn: str,
+        *,
+        clock: Clock = time.monotonic,
+        environ: MutableMapping[str, str] = os.environ,
+        max_threads: int | None = None,
+    ) -> None:
+        self.spec = spec
+        self.invoked_function_arn = invoked_function_arn
+        self._clock = clock
+        self._environ = environ
+        self._executor = ThreadPoolExecutor(max_threads, f"propylon-function-{spec.name}")
+        self._load_lock = Lock()
+        self._loaded: LoadedHandler | None = None
+        self._log_stream = ""
+        self._saved_environ: dict[str, str | None] = {}
+        self._closed = False
+
+    @staticmethod
+    def check_specs(specs: Sequence[FunctionSpec]) -> None:
+        """ValueError if two functions give one environment variable different values."""
+        seen: dict[str, tuple[str, str]] = {}
+        for spec in specs:
+            for key, value in spec.environment.items():
+                other = seen.setdefault(key, (spec.name, value))
+                if other[1] != value:
+                    raise ValueError(
+                        f"functions {other[0]!r} and {spec.name!r} set environment variable "
+                        f"{key} to different values; in-process functions share one "
+                        "environment"
+                    )
+
+    async def invoke(self, event: dict[str, Any], request_id: str) -> Any:
+        if self._closed:
+            raise RuntimeError(f"invoker for {self.spec.name!r} is closed")
+        loaded = self._loaded or await self._load(request_id)
+        context = LambdaContext(
+            aws_request_id=request_id,
+            function_name=self.spec.name,
+            invoked_function_arn=self.invoked_function_arn,
+            memory_limit_in_mb=self.spec.memory,
+            log_stream_name=self._log_stream,
+            deadline=self._clock() + self.spec.timeout,
+            clock=self._clock,
+        )
+        scope = asyncio.timeout(self.spec.timeout)
+        try:
+            async with scope:
+                return await self._call(loaded, event, context)
+        except (Exception, SystemExit) as exc:
+            # A TimeoutError the handler raised itself is the handler's error, not ours.
+            if isinstance(exc, TimeoutError) and scope.expired():
+                raise FunctionTimeout(self.spec.name, self.spec.timeout, request_id) from None
+            raise _handler_error(self.spec.name, exc) from exc
+
+    async def aclose(self) -> None:
+        """Stop taking work, restore the environment, forget the module. Does not wait for
+        handlers still running in threads."""
+        self._closed = True
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        # The lock may be held by a load in progress: wait for it off the event loop.
+        await asyncio.to_thread(self._release)
+
+    def _release(self) -> None:
+        with self._load_lock:
+            for key, previous in self._saved_environ.items():
+                if previous is None:
+                    self._environ.pop(key, None)
+                else:
+                    self._environ[key] = previous
+            self._saved_environ.clear()
+            if self._loaded is not None:
+                unload(self._loaded)
+                self._loaded = None
+
+    async def _call(self, loaded: LoadedHandler, event: Any, context: LambdaContext) -> Any:
+        if inspect.iscoroutinefunction(loaded.handler):
+            return await loaded.handler(event, context)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, loaded.handler, event, context)
+
+    async def _load(self, request_id: str) -> LoadedHandler:
+        loop = asyncio.get_running_loop()
+        scope = asyncio.timeout(INIT_TIMEOUT)
+        try:
+            async with scope:
+                return await loop.run_in_executor(self._executor, self._load_once)
+        except TimeoutError:
+            if scope.expired():
+                raise FunctionTimeout(self.spec.name, INIT_TIMEOUT, request_id) from None
+            raise
+
+    def _load_once(self) -> LoadedHandler:
+        with self._load_lock:
+            if self._loaded is None:
+                self._apply_environment()
+                self._loaded = load_handler(self.spec)
+                self._log_stream = log_stream_name(datetime.now(UTC).date())
+            return self._loaded
+
+    def _apply_environment(self) -> None:
+        for key, value in self.spec.environment.items():
+            if key not in self._saved_environ:
+                self._saved_environ[key] = self._environ.get(key)
+            self._environ[key] = value
+
+
+def _handler_error(function_name: str, exc: BaseException) -> FunctionError:
+    trace = "".join(traceback.format_exception(exc))
+    return FunctionError(function_name, type(exc).__name__, str(exc), trace)

@@ -16,6 +16,7 @@ from typing import Any
 
 from propylon import __version__
 from propylon.control.plane import ControlPlane, request_id
+from propylon.execute.addressing import is_execute_api
 from propylon.settings import Settings
 from propylon.spec.serialize import Reply
 from propylon.store import Store, open_store
@@ -29,7 +30,6 @@ log = logging.getLogger("propylon")
 
 MAX_CONTROL_BODY = 10 * 1024 * 1024
 _ADMIN_PREFIX = "/_propylon/"
-_EXECUTE_API_PREFIX = "/_aws/execute-api/"
 _TOO_LARGE = Reply(
     413,
     b'{"message":"Request body too large"}',
@@ -102,7 +102,7 @@ class Propylon:
         if path.startswith(_ADMIN_PREFIX):
             await send_reply(send, await self._admin(scope["method"], path))
             return
-        if path.startswith(_EXECUTE_API_PREFIX) or ".execute-api." in headers.get("host", ""):
+        if is_execute_api(headers.get("host", ""), path):
             await send_reply(send, _GATEWAY_NOT_FOUND)
             return
         try:

@@ -42,3 +42,41 @@ class TooManyRequestsException(ControlPlaneError):
 
 class AccessDeniedException(ControlPlaneError):
     code = "AccessDeniedException"
+
+
+class GatewayError(PropylonError):
+    """An answer the gateway itself gives to a caller of an API (reference §6): a compact
+    ``{"message": ...}`` body with the class's status. ``detail`` says why, for logs and
+    ``$context`` variables; callers never see it."""
+
+    status: ClassVar[int] = 500
+    message: ClassVar[str] = "Internal Server Error"
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail or self.message)
+        self.detail = detail
+
+
+class GatewayNotFound(GatewayError):
+    status = 404
+    message = "Not Found"
+
+
+class GatewayForbidden(GatewayError):
+    status = 403
+    message = "Forbidden"
+
+
+class GatewayInternalError(GatewayError):
+    status = 500
+    message = "Internal Server Error"
+
+
+class GatewayServiceUnavailable(GatewayError):
+    status = 503
+    message = "Service Unavailable"
+
+
+class GatewayPayloadTooLarge(GatewayError):
+    status = 413
+    message = "Request Entity Too Large"

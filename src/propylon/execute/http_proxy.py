@@ -1,0 +1,265 @@
+"""The HTTP_PROXY integration: forward a request to an HTTP backend, return its answer whole.
+
+How it works
+------------
+One :class:`HttpProxy` lives as long as the server. It owns one aiohttp ``ClientSession`` whose
+connector keeps connections to backends alive between requests, and one ``SSLContext`` (the
+system trust store plus an optional extra CA bundle) shared by every HTTPS backend. The session
+is opened on the first request, inside the running loop, and closed by :meth:`HttpProxy.aclose`.
+
+``forward`` builds the backend URL (reference 4.2): ``{name}`` placeholders of the integration
+URI take the route's path parameters, percent-encoded again (a greedy ``{proxy+}`` value keeps
+its slashes, any other value has them encoded); the ``$default`` route appends the request path
+after the stage to the URI's path, other routes use the URI as written; the query string is
+forwarded as received, after any query the URI already has. The URL is sent as built
+(``encoded=True``): the client's encoding reaches the backend untouched.
+
+Headers (4.3): the client's headers are forwarded without the hop-by-hop ones (and those named in
+its ``Connection``), without ``Host`` (the backend's is sent), ``Content-Length`` (recomputed
+from the body) and ``Expect`` (the gateway already has the body); ``X-Forwarded-For`` gets the
+client's address appended, ``X-Forwarded-Proto``/``-Port`` and ``Forwarded`` are overwritten.
+aiohttp adds nothing of its own (no ``User-Agent``, ``Accept``, ``Accept-Encoding`` or
+``Content-Type``), follows no redirects, keeps no cookies and does not decode response bodies,
+so ``Content-Encoding`` and ``Content-Length`` from the backend stay true.
+
+``TlsConfig.ServerNameToVerify`` is passed as aiohttp's ``server_hostname``: the TCP connection
+goes to the URI's host, the TLS handshake sends that name as SNI and the certificate must match
+it. aiohttp keys its pool on it too, so a connection verified for one name is never reused for
+another.
+
+The whole exchange, from connecting to the last byte of the body, runs under the integration's
+``TimeoutInMillis``. Running out raises :class:`IntegrationTimeout` (503); a backend that cannot be
+reached or spoken to (refused, DNS, TLS, reset, malformed answer) raises
+:class:`IntegrationFailure` (500) (reference 4.4 and 6). Any status the backend answers, 4xx and
+5xx included, is a reply, not an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import re
+import ssl
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import aiohttp
+from multidict import CIMultiDict
+from yarl import URL
+
+from propylon.errors import GatewayInternalError, GatewayServiceUnavailable
+from propylon.execute.context import Invocation
+
+DEFAULT_TIMEOUT_MS = 30_000
+"""``TimeoutInMillis`` when the integration has none (reference 4.1)."""
+
+HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "te", "trailer", "trailers", "transfer-encoding", "upgrade"}
+)
+"""Hop-by-hop header names (lower-case); every ``proxy-*`` header is one too."""
+
+_NOT_FORWARDED = frozenset(
+    {"host", "content-length", "expect", "x-forwarded-proto", "x-forwarded-port", "forwarded"}
+)
+_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+_GREEDY = re.compile(r"\{([^{}]+)\+\}")
+_SEGMENT_SAFE = "!$&'()*+,;=:@"  # RFC 3986 pchar, besides unreserved
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+class IntegrationTimeout(GatewayServiceUnavailable):
+    """No complete answer within ``TimeoutInMillis``: 503 ``Service Unavailable``."""
+
+
+class IntegrationFailure(GatewayInternalError):
+    """The backend could not be reached or spoken to (refused, DNS, TLS, reset, bad answer):
+    500 ``Internal Server Error``."""
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamReply:
+    """The backend's answer: header names lower-case, repeats kept, body read in full."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+class HttpProxy:
+    """Forwards requests to HTTP(S) backends over pooled keep-alive connections."""
+
+    def __init__(
+        self,
+        *,
+        ca_bundle: Path | None = None,
+        gateway_address: str = "127.0.0.1",
+        gateway_port: int = 4580,
+        gateway_scheme: str = "http",
+        connection_limit: int = 1000,
+    ) -> None:
+        """``gateway_*`` describe the listening side for ``X-Forwarded-*`` and ``Forwarded``."""
+        self._ssl = _ssl_context(ca_bundle)
+        self._gateway_address = gateway_address
+        self._gateway_port = str(gateway_port)
+        self._gateway_scheme = gateway_scheme
+        self._connection_limit = connection_limit
+        self._session: aiohttp.ClientSession | None = None
+
+    async def aclose(self) -> None:
+        """Close the pooled connections; the proxy must not be used afterwards."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def forward(
+        self, inv: Invocation, integration: Mapping[str, Any], uri: str
+    ) -> UpstreamReply:
+        """Send ``inv`` to ``uri`` (stage variables already substituted) and return the reply."""
+        method = integration.get("IntegrationMethod") or "ANY"
+        timeout_ms = integration.get("TimeoutInMillis") or DEFAULT_TIMEOUT_MS
+        server_name = (integration.get("TlsConfig") or {}).get("ServerNameToVerify")
+        try:
+            url = URL(backend_url(inv, uri), encoded=True)
+            async with asyncio.timeout(timeout_ms / 1000):
+                return await self._exchange(
+                    inv.http_method if method == "ANY" else method,
+                    url,
+                    forwarded_headers(inv, self._forwarded(inv)),
+                    inv.body,
+                    server_name,
+                )
+        except TimeoutError:  # before OSError: aiohttp's timeouts are both
+            raise IntegrationTimeout(f"no answer from {uri} within {timeout_ms} ms") from None
+        except (aiohttp.ClientError, OSError, ValueError) as error:
+            raise IntegrationFailure(f"{type(error).__name__}: {error}") from error
+
+    async def _exchange(
+        self,
+        method: str,
+        url: URL,
+        headers: CIMultiDict[str],
+        body: bytes,
+        server_name: str | None,
+    ) -> UpstreamReply:
+        async with self._client().request(
+            method,
+            url,
+            headers=headers,
+            data=body or None,
+            server_hostname=server_name,
+            skip_auto_headers=_AUTO_HEADERS,
+            allow_redirects=False,
+        ) as response:
+            content = await response.read()
+            raw = [
+                (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.raw_headers
+            ]
+        return UpstreamReply(response.status, without_hop_by_hop(raw), content)
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(ssl=self._ssl, limit=self._connection_limit)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,
+                timeout=aiohttp.ClientTimeout(total=None),  # the exchange has its own
+            )
+        return self._session
+
+    def _forwarded(self, inv: Invocation) -> list[tuple[str, str]]:
+        host = inv.header("host") or inv.domain_name
+        forwarded = ";".join(
+            f"{key}={_forwarded_value(value)}"
+            for key, value in (
+                ("by", self._gateway_address),
+                ("for", inv.source_ip),
+                ("host", host),
+                ("proto", self._gateway_scheme),
+            )
+        )
+        return [
+            ("x-forwarded-proto", self._gateway_scheme),
+            ("x-forwarded-port", self._gateway_port),
+            ("forwarded", forwarded),
+        ]
+
+
+def backend_url(inv: Invocation, uri: str) -> str:
+    """The URL a request is sent to: placeholders filled, path and query added (reference 4.2)."""
+    greedy = set(_GREEDY.findall(inv.route_key))
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        value = inv.path_parameters.get(name)
+        if value is None:
+            return match.group(0)
+        return quote(value, safe=_SEGMENT_SAFE + ("/" if name in greedy else ""))
+
+    url, _, query = _PLACEHOLDER.sub(fill, uri).partition("?")
+    if inv.route_key == "$default" and inv.route_path not in ("", "/"):
+        url = _with_path(url, inv.route_path)
+    if inv.raw_query_string:
+        query = f"{query}&{inv.raw_query_string}" if query else inv.raw_query_string
+    return f"{url}?{query}" if query else url
+
+
+def _with_path(url: str, path: str) -> str:
+    """``url`` (no query) with ``path`` appended to its own path."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + path))
+
+
+def forwarded_headers(inv: Invocation, added: Iterable[tuple[str, str]]) -> CIMultiDict[str]:
+    """The client's headers as the backend receives them, ``added`` appended (reference 4.3)."""
+    headers: CIMultiDict[str] = CIMultiDict(
+        (name, value)
+        for name, value in without_hop_by_hop(inv.headers)
+        if name.lower() not in _NOT_FORWARDED
+    )
+    prior = headers.popall("x-forwarded-for", [])
+    headers["x-forwarded-for"] = ", ".join([*prior, inv.source_ip])
+    headers.extend(added)
+    return headers
+
+
+def without_hop_by_hop(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``headers`` without hop-by-hop ones, nor those the ``Connection`` header names."""
+    named = {
+        token.strip().lower()
+        for name, value in headers
+        if name.lower() == "connection"
+        for token in value.split(",")
+    }
+    return [
+        (name, value)
+        for name, value in headers
+        if (low := name.lower()) not in HOP_BY_HOP
+        and low not in named
+        and not low.startswith("proxy-")
+    ]
+
+
+def _forwarded_value(value: str) -> str:
+    """An RFC 7239 value: a token as is, anything else quoted (IPv6 in brackets)."""
+    try:
+        if ipaddress.ip_address(value).version == 6:
+            value = f"[{value}]"
+    except ValueError:
+        pass  # a host name, or host:port
+    if _TOKEN.fullmatch(value):
+        return value
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def _ssl_context(ca_bundle: Path | None) -> ssl.SSLContext:
+    """The system trust store, plus ``ca_bundle`` when given: one context per proxy."""
+    context = ssl.create_default_context()
+    if ca_bundle is not None:
+        context.load_verify_locations(cafile=str(ca_bundle))
+    return context

@@ -1,8 +1,8 @@
 """The ASGI application: one port, several doors.
 
 - ``/_propylon/...``: admin (health, reset);
-- ``{apiId}.execute-api.*`` hosts and ``/_aws/execute-api/...`` paths: the execute-api door
-  (the data plane; not served yet: it answers the gateway's own 404);
+- ``{apiId}.execute-api.*`` hosts and ``/_aws/execute-api/...`` paths: the execute-api door,
+  where the deployed HTTP APIs are served (``propylon.execute``);
 - everything else: the ``apigatewayv2`` control plane.
 """
 
@@ -17,6 +17,11 @@ from typing import Any
 from propylon import __version__
 from propylon.control.plane import ControlPlane, request_id
 from propylon.execute.addressing import is_execute_api
+from propylon.execute.chain import Gateway
+from propylon.execute.deployed import DeployedApis
+from propylon.execute.door import serve_execute_api
+from propylon.execute.http_proxy import HttpProxy
+from propylon.functions import FunctionRegistry
 from propylon.settings import Settings
 from propylon.spec.serialize import Reply
 from propylon.store import Store, open_store
@@ -35,7 +40,6 @@ _TOO_LARGE = Reply(
     b'{"message":"Request body too large"}',
     headers=(("x-amzn-ErrorType", "BadRequestException"),),
 )
-_GATEWAY_NOT_FOUND = Reply(404, b'{"message":"Not Found"}')
 
 
 class BodyTooLarge(Exception):
@@ -85,7 +89,14 @@ class Propylon:
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
         self.store = store
-        self.control = ControlPlane(settings, store)
+        deployed = DeployedApis(store)
+        deployed.refresh()
+        self.control = ControlPlane(settings, store, after_write=deployed.refresh)
+        functions = FunctionRegistry(
+            settings.functions, region=settings.region, account_id=settings.account_id
+        )
+        http = HttpProxy(ca_bundle=settings.ca_bundle, gateway_port=settings.port)
+        self.gateway = Gateway(deployed, functions, http)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -103,7 +114,7 @@ class Propylon:
             await send_reply(send, await self._admin(scope["method"], path))
             return
         if is_execute_api(headers.get("host", ""), path):
-            await send_reply(send, _GATEWAY_NOT_FOUND)
+            await serve_execute_api(self.gateway, scope, receive, send)
             return
         try:
             body = await read_body(receive, MAX_CONTROL_BODY) if _has_body(headers) else b""
@@ -153,6 +164,7 @@ class Propylon:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.control.close()
+                await self.gateway.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

@@ -31,6 +31,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--account-id", help="account id (default 000000000000)")
     serve.add_argument("--log-level", help="critical, error, warning, info (default), debug")
     serve.add_argument("--config", type=Path, help="configuration file (default propylon.toml)")
+    serve.add_argument(
+        "--function",
+        action="append",
+        metavar="NAME=FILE.py:FUNC",
+        help="a local Lambda function, reachable by any ARN naming NAME (repeatable)",
+    )
+    serve.add_argument("--ca-bundle", help="extra CA certificates (PEM) for HTTPS integrations")
     commands.add_parser("version", help="print the version")
     return parser
 
@@ -99,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         "region": args.region,
         "account_id": args.account_id,
         "log_level": args.log_level,
+        "functions": args.function,
+        "ca_bundle": args.ca_bundle,
     }
     try:
         settings = load_settings(flags, os.environ, args.config)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from propylon.functions.spec import FunctionSpec, function_specs_from_toml, parse_function_flag
 
 CONFIG_FILE = "propylon.toml"
 ENV_PREFIX = "PROPYLON_"
@@ -30,6 +32,10 @@ class Settings:
     region: str = "us-east-1"
     account_id: str = "000000000000"
     log_level: str = "info"
+    functions: tuple[FunctionSpec, ...] = ()
+    """Local Lambda functions: ``--function NAME=FILE.py:FUNC`` and ``[functions.NAME]``."""
+    ca_bundle: Path | None = None
+    """Extra certificate authorities trusted for HTTPS integrations (``--ca-bundle``)."""
 
     @property
     def store_backend(self) -> str:
@@ -86,7 +92,9 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "region": _matching(r"[a-z]{2}(-[a-z]+)+-\d+", "region"),
     "account_id": _matching(r"\d{12}", "account id (12 digits)"),
     "log_level": _matching(r"critical|error|warning|info|debug|trace", "log level", fold=True),
+    "ca_bundle": lambda value: Path(_text(value)),
 }
+FUNCTIONS = "functions"
 
 # setting name -> (value, where it came from: "--port", "PROPYLON_PORT", "propylon.toml: port")
 _Layer = dict[str, tuple[Any, str]]
@@ -103,6 +111,9 @@ def _from_file(path: Path) -> _Layer:
     found: _Layer = {}
     for key, value in document.items():
         name = key.replace("-", "_")
+        if name == FUNCTIONS:
+            found[name] = (value, f"{path}: {key}")
+            continue
         if name not in _CONVERTERS:
             known = ", ".join(sorted(_CONVERTERS))
             raise SettingsError(f"{path}: unknown setting {key!r} (known: {known})")
@@ -152,10 +163,32 @@ def load_settings(
     layered: _Layer = _from_file(path) if path is not None else {}
     layered.update(_from_environment(environ))
     layered.update(_from_flags(flags))
+    table, table_source = layered.pop(FUNCTIONS, ({}, ""))
     values: dict[str, Any] = {}
     for name, (value, source) in layered.items():
         try:
             values[name] = _CONVERTERS[name](value)
         except SettingsError as exc:
             raise SettingsError(f"{source}: {exc}") from None
+    values[FUNCTIONS] = _functions(table, table_source, flags.get(FUNCTIONS) or ())
     return replace(Settings(), **values)
+
+
+def _functions(table: Any, source: str, flags: Iterable[str]) -> tuple[FunctionSpec, ...]:
+    """``[functions.NAME]`` tables, then ``--function`` flags (a flag replaces a same-named
+    table)."""
+    by_name: dict[str, FunctionSpec] = {}
+    try:
+        if not isinstance(table, Mapping):
+            raise ValueError("must be a table of [functions.NAME] tables")
+        for spec in function_specs_from_toml(table):
+            by_name[spec.name] = spec
+    except ValueError as exc:
+        raise SettingsError(f"{source}: {exc}") from None
+    for text in flags:
+        try:
+            spec = parse_function_flag(text)
+        except ValueError as exc:
+            raise SettingsError(f"--function: {exc}") from None
+        by_name[spec.name] = spec
+    return tuple(by_name.values())

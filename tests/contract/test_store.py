@@ -321,3 +321,17 @@ def test_sqlite_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> 
     (tmp_path / "state.sqlite3").write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError, match=r"state\.sqlite3"):
         open_store("sqlite", tmp_path)
+
+
+def test_parents_lists_every_key_with_children_of_a_kind(store: Store) -> None:
+    store.put(("000000000000", "us-east-1", "apis", "a"), {"ApiId": "a"})
+    store.put(("000000000000", "eu-west-1", "apis", "b"), {"ApiId": "b"})
+    store.put(("000000000000", "eu-west-1", "vpclinks", "v"), {"VpcLinkId": "v"})
+    parents = sorted(store.parents("apis"))
+    assert parents == [("000000000000", "eu-west-1"), ("000000000000", "us-east-1")]
+
+
+def test_parents_forgets_a_parent_whose_children_are_all_deleted(store: Store) -> None:
+    store.put(("000000000000", "us-east-1", "apis", "a"), {"ApiId": "a"})
+    store.delete(("000000000000", "us-east-1", "apis", "a"))
+    assert store.parents("apis") == []

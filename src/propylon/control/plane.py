@@ -80,8 +80,10 @@ class ControlPlane:
         settings: Settings,
         store: Store,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        after_write: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
+        self._after_write = after_write
         self.store = store
         self.clock = clock
         self.model = load_service_model(SERVICE)
@@ -160,10 +162,21 @@ class ControlPlane:
 
     async def _write(self, work: Callable[[], Output | None]) -> Output | None:
         self._new_generation()
-        write = asyncio.get_running_loop().run_in_executor(self._writer, work)
+        write = asyncio.get_running_loop().run_in_executor(self._writer, self._then_notify, work)
         self._writes.add(write)
         write.add_done_callback(self._write_done)
         return await write
+
+    def _then_notify(self, work: Callable[[], Output | None]) -> Output | None:
+        """Run a write, then (on the writer thread) whatever follows the configuration."""
+        try:
+            return work()
+        finally:
+            if self._after_write is not None:
+                try:
+                    self._after_write()
+                except Exception:
+                    log.exception("refreshing after a write failed")
 
     def _write_done(self, write: asyncio.Future[Output | None]) -> None:
         self._writes.discard(write)

@@ -41,6 +41,10 @@ class Store(Protocol):
         """The records at ``parent + (kind, id)``, in creation order."""
         ...
 
+    def parents(self, kind: str) -> list[Key]:
+        """Every key that has children of ``kind`` (e.g. each (account, region) with APIs)."""
+        ...
+
     def clear(self) -> None:
         """Delete every record."""
         ...

@@ -52,6 +52,9 @@ class MemoryStore:
         records = self._records
         return [record for k in keys if (record := records.get(k)) is not None]
 
+    def parents(self, kind: str) -> list[Key]:
+        return [key[:-1] for key, kids in list(self._index.items()) if key[-1] == kind and kids]
+
     def keys_under(self, key: Key) -> list[Key]:
         """Every key in the subtree under ``key`` (``key`` itself excluded)."""
         found: list[Key] = []

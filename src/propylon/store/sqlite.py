@@ -100,6 +100,9 @@ class SqliteStore:
     def children(self, parent: Key, kind: str) -> list[Record]:
         return self._memory.children(parent, kind)
 
+    def parents(self, kind: str) -> list[Key]:
+        return self._memory.parents(kind)
+
     def clear(self) -> None:
         self._db.execute("DELETE FROM records")
         self._memory.clear()

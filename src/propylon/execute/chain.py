@@ -1,0 +1,191 @@
+"""The HTTP API data plane as one ordered chain.
+
+A request to an API goes through these steps, in AWS's order (reference §6, "Evaluation order"):
+
+1. ``resolve``: the API named by the host or the ``/_aws/execute-api/`` prefix, then the stage
+   (a named stage by the first path segment, else ``$default``); a stage is served only once it
+   has a deployment. Unknown API, stage or a disabled default endpoint end here (404 / 403).
+2. ``route``: the deployed route table picks the route (exact, greedy, ``$default``) or 404.
+3. ``integrate``: the route's integration, by type: a local Lambda function with payload 1.0
+   or 2.0, or an HTTP backend. Timeouts answer 503, failures 500, as AWS does.
+4. The answer carries ``apigw-requestid``; gateway errors are ``{"message": ...}`` bodies.
+
+CORS, authorizers, throttling, parameter mapping and access logs join this list as they land.
+Each step reads and writes the one ``Invocation`` context.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from propylon.errors import (
+    GatewayError,
+    GatewayForbidden,
+    GatewayInternalError,
+    GatewayNotFound,
+    GatewayServiceUnavailable,
+)
+from propylon.execute.addressing import Address, select_stage
+from propylon.execute.context import Invocation
+from propylon.execute.deployed import CompiledStage, DeployedApis
+from propylon.execute.http_proxy import HttpProxy, IntegrationFailure, IntegrationTimeout
+from propylon.execute.payloads import PAYLOADS, MalformedResponse
+from propylon.functions import FunctionError, FunctionNotFound, FunctionRegistry, FunctionTimeout
+
+log = logging.getLogger("propylon.execute")
+
+_STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+
+Integration = Callable[
+    ["Gateway", Invocation, CompiledStage, Mapping[str, Any]], Awaitable[Response]
+]
+
+
+def request_id() -> str:
+    """An id in AWS's HTTP API form: 16 base64 characters ending in ``=``."""
+    return base64.b64encode(random.getrandbits(88).to_bytes(11, "big")).decode()
+
+
+def clf_time(moment: datetime) -> str:
+    """``$context.requestTime``: ``dd/Mon/yyyy:HH:MM:SS +0000``."""
+    return f"{moment:%d}/{_MONTHS[moment.month - 1]}/{moment:%Y:%H:%M:%S} +0000"
+
+
+def substitute_stage_variables(text: str, variables: Mapping[str, str]) -> str:
+    """``${stageVariables.name}`` replaced by the stage's value ("" when it has none)."""
+    if "${" not in text:
+        return text
+    return _STAGE_VARIABLE.sub(lambda match: variables.get(match[1], ""), text)
+
+
+def error_response(error: GatewayError) -> Response:
+    body = b'{"message":"' + error.message.encode() + b'"}'
+    return Response(error.status, [("content-type", "application/json")], body)
+
+
+async def lambda_proxy(
+    gateway: Gateway, inv: Invocation, stage: CompiledStage, integration: Mapping[str, Any]
+) -> Response:
+    uri = substitute_stage_variables(integration.get("IntegrationUri", ""), stage.stage_variables)
+    try:
+        invoker = gateway.functions.resolve(uri)
+    except FunctionNotFound as exc:
+        log.error("no local function for %s: %s", uri, exc)
+        raise GatewayInternalError(str(exc)) from None
+    payload = PAYLOADS[integration.get("PayloadFormatVersion", "1.0")]
+    event = payload.build(inv)
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(integration.get("TimeoutInMillis", 30000) / 1000):
+            result = await invoker.invoke(event, inv.request_id)
+    except TimeoutError:
+        raise GatewayServiceUnavailable("the integration timed out") from None
+    except (FunctionError, FunctionTimeout) as exc:
+        log.warning("function failed for %s: %s", uri, exc)
+        raise GatewayInternalError(str(exc)) from None
+    finally:
+        inv.integration_latency = int((time.monotonic() - started) * 1000)
+    inv.integration_status = "200"
+    try:
+        reply = payload.interpret(result)
+    except MalformedResponse as exc:
+        log.warning("malformed Lambda proxy response from %s: %s", uri, exc)
+        raise GatewayInternalError(f"malformed Lambda proxy response: {exc}") from None
+    return Response(reply.status, list(reply.headers), reply.body)
+
+
+async def http_proxy(
+    gateway: Gateway, inv: Invocation, stage: CompiledStage, integration: Mapping[str, Any]
+) -> Response:
+    uri = substitute_stage_variables(integration.get("IntegrationUri", ""), stage.stage_variables)
+    started = time.monotonic()
+    try:
+        reply = await gateway.http.forward(inv, integration, uri)
+    except IntegrationTimeout as exc:
+        raise GatewayServiceUnavailable(str(exc)) from None
+    except IntegrationFailure as exc:
+        log.warning("HTTP integration %s failed: %s", uri, exc)
+        raise GatewayInternalError(str(exc)) from None
+    finally:
+        inv.integration_latency = int((time.monotonic() - started) * 1000)
+    inv.integration_status = str(reply.status)
+    return Response(reply.status, list(reply.headers), reply.body)
+
+
+INTEGRATIONS: dict[str, Integration] = {"AWS_PROXY": lambda_proxy, "HTTP_PROXY": http_proxy}
+
+
+class Gateway:
+    """Serves the deployed HTTP APIs."""
+
+    def __init__(self, deployed: DeployedApis, functions: FunctionRegistry, http: HttpProxy):
+        self.deployed = deployed
+        self.functions = functions
+        self.http = http
+
+    def resolve(self, address: Address) -> tuple[CompiledStage, str, str, str]:
+        """The stage serving the address, its name, the routed path and the account."""
+        api = self.deployed.get(address.api_id)
+        if api is None or api.protocol != "HTTP":
+            raise GatewayNotFound(f"no HTTP API {address.api_id}")
+        selection = select_stage(address.path, api.stages)
+        if selection is None:
+            raise GatewayNotFound("no stage serves this path")
+        stage = api.stages[selection.stage]
+        if stage.api.get("DisableExecuteApiEndpoint"):
+            raise GatewayForbidden("the default endpoint is disabled")
+        return stage, selection.stage, selection.route_path, api.account_id
+
+    async def serve(self, inv: Invocation, stage: CompiledStage) -> Response:
+        """Steps 2 to 4 for a resolved request; gateway errors become their answers."""
+        try:
+            response = await self._route_and_integrate(inv, stage)
+        except GatewayError as exc:
+            inv.error_message = exc.message
+            response = error_response(exc)
+        response.headers.append(("apigw-requestid", inv.request_id))
+        inv.status = response.status
+        inv.response_length = len(response.body)
+        return response
+
+    async def _route_and_integrate(self, inv: Invocation, stage: CompiledStage) -> Response:
+        match = stage.routes.match(inv.http_method, inv.route_path)
+        if match is None:
+            raise GatewayNotFound("no route matches")
+        inv.route_key = match.route_key
+        inv.path_parameters = match.path_parameters
+        target = match.route.get("Target") or ""
+        integration = stage.integrations.get(target.removeprefix("integrations/"))
+        if integration is None:
+            raise GatewayInternalError(f"route {match.route_key} has no integration")
+        step = INTEGRATIONS.get(integration.get("IntegrationType", ""))
+        if step is None:
+            raise GatewayInternalError(f"{integration.get('IntegrationType')} is not served yet")
+        return await step(self, inv, stage, integration)
+
+    async def aclose(self) -> None:
+        await self.functions.aclose()
+        await self.http.aclose()
+
+
+def now() -> tuple[str, int]:
+    moment = datetime.now(UTC)
+    return clf_time(moment), int(moment.timestamp() * 1000)

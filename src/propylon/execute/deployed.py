@@ -1,0 +1,96 @@
+"""What each stage serves, compiled once per deployment, kept in memory for the request path.
+
+How this works: the request path never reads the store. ``DeployedApis.refresh`` runs after
+every control-plane write (on the writer thread) and after start-up; it walks the APIs of every
+(account, region) and, for each stage that has a deployment, compiles the deployment's snapshot
+(reference §11.2: routes, integrations, authorizers and API settings as deployed) together with
+the stage's own settings (variables, route settings) into a ``CompiledStage``. Records in the
+store are replaced, never changed in place, so a stage whose stage record and snapshot are the
+same objects as last time keeps its compiled form. The new table replaces the old one in one
+assignment: a request sees either the old or the new configuration, never a mix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from propylon.execute.routing import RouteTable, compile_routes
+from propylon.store import Key, Record, Store
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledStage:
+    name: str
+    stage: Record
+    snapshot: Record
+    routes: RouteTable
+    integrations: Mapping[str, Record]
+    authorizers: Mapping[str, Record]
+
+    @property
+    def api(self) -> Record:
+        """The API record as deployed (CORS, DisableExecuteApiEndpoint ...)."""
+        deployed: Record = self.snapshot["Api"]
+        return deployed
+
+    @property
+    def stage_variables(self) -> dict[str, str]:
+        variables: dict[str, str] = self.stage.get("StageVariables") or {}
+        return variables
+
+
+@dataclass(frozen=True, slots=True)
+class DeployedApi:
+    api_id: str
+    account_id: str
+    region: str
+    protocol: str
+    stages: Mapping[str, CompiledStage]
+
+
+def compile_stage(stage: Record, snapshot: Record) -> CompiledStage:
+    return CompiledStage(
+        name=stage["StageName"],
+        stage=stage,
+        snapshot=snapshot,
+        routes=compile_routes(snapshot.get("routes", ())),
+        integrations={i["IntegrationId"]: i for i in snapshot.get("integrations", ())},
+        authorizers={a["AuthorizerId"]: a for a in snapshot.get("authorizers", ())},
+    )
+
+
+class DeployedApis:
+    """The compiled stages of every API, by API id."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._apis: Mapping[str, DeployedApi] = {}
+
+    def get(self, api_id: str) -> DeployedApi | None:
+        return self._apis.get(api_id)
+
+    def refresh(self) -> None:
+        """Recompile what changed since the last refresh; keep what did not."""
+        previous = self._apis
+        fresh: dict[str, DeployedApi] = {}
+        for scope in self._store.parents("apis"):
+            for api in self._store.children(scope, "apis"):
+                api_id = api["ApiId"]
+                stages = self._stages(scope + ("apis", api_id), previous.get(api_id))
+                fresh[api_id] = DeployedApi(api_id, scope[0], scope[1], api["ProtocolType"], stages)
+        self._apis = fresh
+
+    def _stages(self, api_key: Key, known: DeployedApi | None) -> dict[str, CompiledStage]:
+        compiled: dict[str, CompiledStage] = {}
+        for stage in self._store.children(api_key, "stages"):
+            deployment_id = stage.get("DeploymentId")
+            snapshot = self._store.get(api_key + ("snapshots", deployment_id or ""))
+            if not deployment_id or snapshot is None:
+                continue  # a stage without a deployment is not served
+            before = known.stages.get(stage["StageName"]) if known else None
+            if before is not None and before.stage is stage and before.snapshot is snapshot:
+                compiled[before.name] = before
+            else:
+                compiled[stage["StageName"]] = compile_stage(stage, snapshot)
+        return compiled

@@ -14,7 +14,7 @@ import pytest
 from propylon.functions import FunctionSpec
 from propylon.settings import Settings
 from tests.conftest import make_client
-from tests.servers import threaded_server
+from tests.servers import process_server, threaded_server
 
 HANDLERS = Path(__file__).parent.parent / "data" / "functions" / "echo.py"
 NAMES = ("echo", "hello", "inferred", "teapot", "explode", "malformed", "async_echo")
@@ -213,3 +213,12 @@ def test_a_body_over_10_mb_answers_413(served: str, control: Any) -> None:
     answer = call(served, api_id, "/", method="POST", content=b"x" * (10 * 1024 * 1024 + 1))
     assert answer.status_code == 413
     assert answer.json() == {"message": "Request Entity Too Large"}
+
+
+def test_the_function_flag_of_propylon_serve_wires_a_handler() -> None:
+    with process_server("--in-memory", "--function", f"greeter={HANDLERS}:hello") as served:
+        client = make_client(served.url)
+        api_id = client.create_api(Name="cli", ProtocolType="HTTP", Target=arn("greeter"))["ApiId"]
+        answer = httpx.get(f"{served.url}/_aws/execute-api/{api_id}/")
+    assert answer.status_code == 200
+    assert answer.text == "Hello from Lambda!"

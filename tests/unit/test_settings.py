@@ -298,3 +298,41 @@ def test_toml_that_is_not_utf8_is_an_error(tmp_path: Path) -> None:
     config.write_bytes(b'region = "\xff\xfe"\n')
     with pytest.raises(SettingsError, match=r"p\.toml: not valid TOML"):
         load_settings(NO_FLAGS, NO_ENV, config)
+
+
+def test_function_tables_in_the_file_become_function_specs(tmp_path: Path) -> None:
+    config = write_toml(
+        tmp_path / "propylon.toml",
+        '[functions.pets]\nhandler = "pets.handler"\ncode = "src"\ntimeout = 5\n'
+        'environment = { TABLE = "pets" }\n',
+    )
+    settings = load_settings(NO_FLAGS, NO_ENV, config)
+    (spec,) = settings.functions
+    assert (spec.name, spec.handler, spec.code, spec.timeout) == (
+        "pets",
+        "pets.handler",
+        Path("src"),
+        5,
+    )
+    assert dict(spec.environment) == {"TABLE": "pets"}
+
+
+def test_a_function_flag_replaces_the_same_named_table(tmp_path: Path) -> None:
+    config = write_toml(tmp_path / "propylon.toml", '[functions.pets]\nhandler = "pets.handler"\n')
+    flags = {"functions": ["pets=handlers/pets.py:main", "toys=toys.py:handler"]}
+    settings = load_settings(flags, NO_ENV, config)
+    assert [(s.name, s.handler) for s in settings.functions] == [
+        ("pets", "handlers/pets.py:main"),
+        ("toys", "toys.py:handler"),
+    ]
+
+
+def test_a_malformed_function_flag_names_its_source() -> None:
+    with pytest.raises(SettingsError, match=r"^--function: "):
+        load_settings({"functions": ["no-equals-sign"]}, NO_ENV)
+
+
+def test_a_functions_key_that_is_not_a_table_is_refused(tmp_path: Path) -> None:
+    config = write_toml(tmp_path / "propylon.toml", 'functions = "pets"\n')
+    with pytest.raises(SettingsError, match="functions"):
+        load_settings(NO_FLAGS, NO_ENV, config)

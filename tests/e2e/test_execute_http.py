@@ -182,3 +182,80 @@ def test_a_certificate_not_naming_the_host_is_refused(
         TlsConfig={"ServerNameToVerify": "other.internal"},
     )
     assert call(served, api_id, "/secure").status_code == 500
+
+
+def test_request_mapping_renames_headers_and_rewrites_the_path(
+    served: str, control: Any, backend: str
+) -> None:
+    api_id = proxied_api(
+        control,
+        f"http://{backend}",
+        "GET /pets/{id}",
+        RequestParameters={
+            "append:header.x-pet": "$request.header.x-old",
+            "remove:header.x-old": "''",
+            "overwrite:path": "/v2/pets/${request.path.id}",
+            "append:querystring.by": "$context.requestId",
+        },
+    )
+    answer = call(served, api_id, "/pets/7?q=1", headers={"x-old": "rex"})
+    seen = answer.json()
+    assert seen["headers"]["x-pet"] == "rex"
+    assert "x-old" not in seen["headers"]
+    path, _, query = seen["path"].partition("?")
+    assert path == "/v2/pets/7"
+    assert query.startswith("q=1&by=")
+
+
+def test_response_mapping_applies_to_its_status_only(
+    served: str, control: Any, backend: str
+) -> None:
+    api_id = proxied_api(
+        control,
+        f"http://{backend}",
+        ResponseParameters={
+            "201": {"overwrite:statuscode": "202", "append:header.x-stage": "$context.stage"},
+            "500": {"overwrite:statuscode": "503"},
+        },
+    )
+    answer = call(served, api_id, "/")
+    assert answer.status_code == 202
+    assert answer.headers["x-stage"] == "$default"
+
+
+def test_cors_preflight_is_answered_from_the_configuration(
+    served: str, control: Any, backend: str
+) -> None:
+    api_id = proxied_api(control, f"http://{backend}", "GET /pets")
+    control.update_api(
+        ApiId=api_id,
+        CorsConfiguration={
+            "AllowOrigins": ["https://app.example"],
+            "AllowMethods": ["GET", "POST"],
+            "AllowHeaders": ["content-type"],
+            "MaxAge": 300,
+        },
+    )
+    answer = call(
+        served,
+        api_id,
+        "/pets",
+        method="OPTIONS",
+        headers={"origin": "https://app.example", "access-control-request-method": "POST"},
+    )
+    assert answer.status_code == 204
+    assert answer.headers["access-control-allow-origin"] == "https://app.example"
+    assert answer.headers["access-control-allow-methods"] == "GET,POST"
+    assert answer.headers["access-control-max-age"] == "300"
+    assert answer.headers["apigw-requestid"]
+
+
+def test_cors_headers_are_added_for_allowed_origins_only(
+    served: str, control: Any, backend: str
+) -> None:
+    api_id = proxied_api(control, f"http://{backend}")
+    control.update_api(ApiId=api_id, CorsConfiguration={"AllowOrigins": ["https://app.example"]})
+    allowed = call(served, api_id, "/pets", headers={"origin": "https://app.example"})
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example"
+    refused = call(served, api_id, "/pets", headers={"origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in refused.headers

@@ -6,11 +6,15 @@ A request to an API goes through these steps, in AWS's order (reference §6, "Ev
    (a named stage by the first path segment, else ``$default``); a stage is served only once it
    has a deployment. Unknown API, stage or a disabled default endpoint end here (404 / 403).
 2. ``route``: the deployed route table picks the route (exact, greedy, ``$default``) or 404.
+   When no route matches, a CORS preflight is answered from the API's CORS configuration.
 3. ``integrate``: the route's integration, by type: a local Lambda function with payload 1.0
-   or 2.0, or an HTTP backend. Timeouts answer 503, failures 500, as AWS does.
-4. The answer carries ``apigw-requestid``; gateway errors are ``{"message": ...}`` bodies.
+   or 2.0, or an HTTP backend with the integration's request and response parameter mapping.
+   Timeouts answer 503, failures 500, as AWS does.
+4. CORS headers (when the API has a CORS configuration), then ``apigw-requestid``; gateway
+   errors are ``{"message": ...}`` bodies.
 
-CORS, authorizers, throttling, parameter mapping and access logs join this list as they land.
+Authorizers, throttling and access logs join this list as they land (between 2 and 3, and
+after 4).
 Each step reads and writes the one ``Invocation`` context.
 """
 
@@ -25,7 +29,6 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from propylon.errors import (
     GatewayError,
@@ -36,9 +39,10 @@ from propylon.errors import (
 )
 from propylon.execute.addressing import Address, select_stage
 from propylon.execute.context import Invocation
-from propylon.execute.deployed import CompiledStage, DeployedApis
+from propylon.execute.deployed import CompiledIntegration, CompiledStage, DeployedApis
 from propylon.execute.http_proxy import HttpProxy, IntegrationFailure, IntegrationTimeout
 from propylon.execute.payloads import PAYLOADS, MalformedResponse
+from propylon.execute.routing import RouteMatch
 from propylon.functions import FunctionError, FunctionNotFound, FunctionRegistry, FunctionTimeout
 
 log = logging.getLogger("propylon.execute")
@@ -55,7 +59,7 @@ class Response:
 
 
 Integration = Callable[
-    ["Gateway", Invocation, CompiledStage, Mapping[str, Any]], Awaitable[Response]
+    ["Gateway", Invocation, CompiledStage, CompiledIntegration], Awaitable[Response]
 ]
 
 
@@ -82,8 +86,9 @@ def error_response(error: GatewayError) -> Response:
 
 
 async def lambda_proxy(
-    gateway: Gateway, inv: Invocation, stage: CompiledStage, integration: Mapping[str, Any]
+    gateway: Gateway, inv: Invocation, stage: CompiledStage, compiled: CompiledIntegration
 ) -> Response:
+    integration = compiled.record
     uri = substitute_stage_variables(integration.get("IntegrationUri", ""), stage.stage_variables)
     try:
         invoker = gateway.functions.resolve(uri)
@@ -113,12 +118,15 @@ async def lambda_proxy(
 
 
 async def http_proxy(
-    gateway: Gateway, inv: Invocation, stage: CompiledStage, integration: Mapping[str, Any]
+    gateway: Gateway, inv: Invocation, stage: CompiledStage, compiled: CompiledIntegration
 ) -> Response:
+    integration = compiled.record
     uri = substitute_stage_variables(integration.get("IntegrationUri", ""), stage.stage_variables)
+    variables = stage.stage_variables
+    mapped = compiled.request_mapping.apply(inv, variables) if compiled.request_mapping else None
     started = time.monotonic()
     try:
-        reply = await gateway.http.forward(inv, integration, uri)
+        reply = await gateway.http.forward(inv, integration, uri, mapped)
     except IntegrationTimeout as exc:
         raise GatewayServiceUnavailable(str(exc)) from None
     except IntegrationFailure as exc:
@@ -127,7 +135,12 @@ async def http_proxy(
     finally:
         inv.integration_latency = int((time.monotonic() - started) * 1000)
     inv.integration_status = str(reply.status)
-    return Response(reply.status, list(reply.headers), reply.body)
+    status, headers = reply.status, list(reply.headers)
+    if compiled.response_mapping is not None:
+        status, headers = compiled.response_mapping.apply(
+            inv, status, headers, reply.body, variables
+        )
+    return Response(status, headers, reply.body)
 
 
 INTEGRATIONS: dict[str, Integration] = {"AWS_PROXY": lambda_proxy, "HTTP_PROXY": http_proxy}
@@ -156,30 +169,39 @@ class Gateway:
 
     async def serve(self, inv: Invocation, stage: CompiledStage) -> Response:
         """Steps 2 to 4 for a resolved request; gateway errors become their answers."""
-        try:
-            response = await self._route_and_integrate(inv, stage)
-        except GatewayError as exc:
-            inv.error_message = exc.message
-            response = error_response(exc)
+        match = stage.routes.match(inv.http_method, inv.route_path)
+        preflight = stage.cors.preflight(inv) if match is None and stage.cors else None
+        if preflight is not None:
+            response = Response(preflight.status, list(preflight.headers))
+        else:
+            try:
+                response = await self._integrate(inv, stage, match)
+            except GatewayError as exc:
+                inv.error_message = exc.message
+                response = error_response(exc)
+            if stage.cors is not None:
+                stage.cors.decorate(inv, response)
         response.headers.append(("apigw-requestid", inv.request_id))
         inv.status = response.status
         inv.response_length = len(response.body)
         return response
 
-    async def _route_and_integrate(self, inv: Invocation, stage: CompiledStage) -> Response:
-        match = stage.routes.match(inv.http_method, inv.route_path)
+    async def _integrate(
+        self, inv: Invocation, stage: CompiledStage, match: RouteMatch | None
+    ) -> Response:
         if match is None:
             raise GatewayNotFound("no route matches")
         inv.route_key = match.route_key
         inv.path_parameters = match.path_parameters
         target = match.route.get("Target") or ""
-        integration = stage.integrations.get(target.removeprefix("integrations/"))
-        if integration is None:
+        compiled = stage.integrations.get(target.removeprefix("integrations/"))
+        if compiled is None:
             raise GatewayInternalError(f"route {match.route_key} has no integration")
-        step = INTEGRATIONS.get(integration.get("IntegrationType", ""))
+        kind = compiled.record.get("IntegrationType", "")
+        step = INTEGRATIONS.get(kind)
         if step is None:
-            raise GatewayInternalError(f"{integration.get('IntegrationType')} is not served yet")
-        return await step(self, inv, stage, integration)
+            raise GatewayInternalError(f"{kind} integrations are not served yet")
+        return await step(self, inv, stage, compiled)
 
     async def aclose(self) -> None:
         await self.functions.aclose()

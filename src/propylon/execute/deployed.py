@@ -12,11 +12,29 @@ assignment: a request sees either the old or the new configuration, never a mix.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from propylon.execute.cors import Cors, compile_cors
+from propylon.execute.mapping import (
+    MappingError,
+    RequestMapping,
+    ResponseMapping,
+    compile_request_mapping,
+    compile_response_mapping,
+)
 from propylon.execute.routing import RouteTable, compile_routes
 from propylon.store import Key, Record, Store
+
+log = logging.getLogger("propylon.execute")
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledIntegration:
+    record: Record
+    request_mapping: RequestMapping | None
+    response_mapping: ResponseMapping | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +43,9 @@ class CompiledStage:
     stage: Record
     snapshot: Record
     routes: RouteTable
-    integrations: Mapping[str, Record]
+    integrations: Mapping[str, CompiledIntegration]
     authorizers: Mapping[str, Record]
+    cors: Cors | None
 
     @property
     def api(self) -> Record:
@@ -49,14 +68,32 @@ class DeployedApi:
     stages: Mapping[str, CompiledStage]
 
 
+def compile_integration(record: Record) -> CompiledIntegration:
+    """An integration with its parameter mappings compiled. AWS service integrations (with an
+    ``IntegrationSubtype``) use ``RequestParameters`` for the action's own parameters."""
+    requests = None if record.get("IntegrationSubtype") else record.get("RequestParameters")
+    try:
+        return CompiledIntegration(
+            record,
+            compile_request_mapping(requests),
+            compile_response_mapping(record.get("ResponseParameters")),
+        )
+    except MappingError as exc:
+        log.error("integration %s: mapping not served: %s", record.get("IntegrationId"), exc)
+        return CompiledIntegration(record, None, None)
+
+
 def compile_stage(stage: Record, snapshot: Record) -> CompiledStage:
     return CompiledStage(
         name=stage["StageName"],
         stage=stage,
         snapshot=snapshot,
         routes=compile_routes(snapshot.get("routes", ())),
-        integrations={i["IntegrationId"]: i for i in snapshot.get("integrations", ())},
+        integrations={
+            i["IntegrationId"]: compile_integration(i) for i in snapshot.get("integrations", ())
+        },
         authorizers={a["AuthorizerId"]: a for a in snapshot.get("authorizers", ())},
+        cors=compile_cors(snapshot["Api"].get("CorsConfiguration")),
     )
 
 

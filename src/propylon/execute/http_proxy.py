@@ -52,6 +52,7 @@ from yarl import URL
 
 from propylon.errors import GatewayInternalError, GatewayServiceUnavailable
 from propylon.execute.context import Invocation
+from propylon.execute.mapping import MappedRequest
 
 DEFAULT_TIMEOUT_MS = 30_000
 """``TimeoutInMillis`` when the integration has none (reference 4.1)."""
@@ -116,19 +117,24 @@ class HttpProxy:
             self._session = None
 
     async def forward(
-        self, inv: Invocation, integration: Mapping[str, Any], uri: str
+        self,
+        inv: Invocation,
+        integration: Mapping[str, Any],
+        uri: str,
+        mapped: MappedRequest | None = None,
     ) -> UpstreamReply:
-        """Send ``inv`` to ``uri`` (stage variables already substituted) and return the reply."""
+        """Send ``inv`` to ``uri`` (stage variables already substituted) and return the reply;
+        ``mapped`` is the request as the integration's parameter mapping changed it."""
         method = integration.get("IntegrationMethod") or "ANY"
         timeout_ms = integration.get("TimeoutInMillis") or DEFAULT_TIMEOUT_MS
         server_name = (integration.get("TlsConfig") or {}).get("ServerNameToVerify")
         try:
-            url = URL(backend_url(inv, uri), encoded=True)
+            url = URL(backend_url(inv, uri, mapped), encoded=True)
             async with asyncio.timeout(timeout_ms / 1000):
                 return await self._exchange(
                     inv.http_method if method == "ANY" else method,
                     url,
-                    forwarded_headers(inv, self._forwarded(inv)),
+                    forwarded_headers(inv, self._forwarded(inv), mapped),
                     inv.body,
                     server_name,
                 )
@@ -189,8 +195,9 @@ class HttpProxy:
         ]
 
 
-def backend_url(inv: Invocation, uri: str) -> str:
-    """The URL a request is sent to: placeholders filled, path and query added (reference 4.2)."""
+def backend_url(inv: Invocation, uri: str, mapped: MappedRequest | None = None) -> str:
+    """The URL a request is sent to: placeholders filled, path and query added (reference 4.2),
+    or the path and query the parameter mapping gave (reference 5.1)."""
     greedy = set(_GREEDY.findall(inv.route_key))
 
     def fill(match: re.Match[str]) -> str:
@@ -201,10 +208,13 @@ def backend_url(inv: Invocation, uri: str) -> str:
         return quote(value, safe=_SEGMENT_SAFE + ("/" if name in greedy else ""))
 
     url, _, query = _PLACEHOLDER.sub(fill, uri).partition("?")
-    if inv.route_key == "$default" and inv.route_path not in ("", "/"):
+    if mapped is not None and mapped.path is not None:
+        url = urlunsplit(urlsplit(url)._replace(path=mapped.path))
+    elif inv.route_key == "$default" and inv.route_path not in ("", "/"):
         url = _with_path(url, inv.route_path)
-    if inv.raw_query_string:
-        query = f"{query}&{inv.raw_query_string}" if query else inv.raw_query_string
+    raw_query = mapped.raw_query_string if mapped is not None else inv.raw_query_string
+    if raw_query:
+        query = f"{query}&{raw_query}" if query else raw_query
     return f"{url}?{query}" if query else url
 
 
@@ -214,11 +224,15 @@ def _with_path(url: str, path: str) -> str:
     return urlunsplit(parts._replace(path=parts.path.rstrip("/") + path))
 
 
-def forwarded_headers(inv: Invocation, added: Iterable[tuple[str, str]]) -> CIMultiDict[str]:
-    """The client's headers as the backend receives them, ``added`` appended (reference 4.3)."""
+def forwarded_headers(
+    inv: Invocation, added: Iterable[tuple[str, str]], mapped: MappedRequest | None = None
+) -> CIMultiDict[str]:
+    """The client's headers (as mapped) as the backend receives them, ``added`` appended
+    (reference 4.3)."""
+    source = mapped.headers if mapped is not None else inv.headers
     headers: CIMultiDict[str] = CIMultiDict(
         (name, value)
-        for name, value in without_hop_by_hop(inv.headers)
+        for name, value in without_hop_by_hop(source)
         if name.lower() not in _NOT_FORWARDED
     )
     prior = headers.popall("x-forwarded-for", [])

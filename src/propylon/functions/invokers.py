@@ -27,6 +27,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import os
 import time
@@ -77,12 +78,28 @@ class InProcessInvoker:
         self.invoked_function_arn = invoked_function_arn
         self._clock = clock
         self._environ = environ
-        self._executor = ThreadPoolExecutor(max_threads, f"propylon-function-{spec.name}")
+        # Lambda's runtime calls a handler on a thread that has an event loop, and handlers
+        # (Mangum, asgiref ...) rely on it: each pool thread gets one, closed with the invoker.
+        self._thread_loops: list[asyncio.AbstractEventLoop] = []
+        self._executor = ThreadPoolExecutor(
+            max_threads, f"propylon-function-{spec.name}", initializer=self._give_thread_a_loop
+        )
         self._load_lock = Lock()
         self._loaded: LoadedHandler | None = None
         self._log_stream = ""
         self._saved_environ: dict[str, str | None] = {}
         self._closed = False
+
+    def _give_thread_a_loop(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._thread_loops.append(loop)
+
+    def _close_thread_loops(self) -> None:
+        loops, self._thread_loops = self._thread_loops, []
+        for loop in loops:
+            if not loop.is_running():  # a handler still running keeps its loop
+                loop.close()
 
     @staticmethod
     def check_specs(specs: Sequence[FunctionSpec]) -> None:
@@ -126,6 +143,11 @@ class InProcessInvoker:
         handlers still running in threads."""
         self._closed = True
         self._executor.shutdown(wait=False, cancel_futures=True)
+        # Idle threads exit at once; give them a moment so their loops can be closed, without
+        # waiting on a handler that is still running (its thread keeps its loop).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.to_thread(self._executor.shutdown, True), 1.0)
+        self._close_thread_loops()
         # The lock may be held by a load in progress: wait for it off the event loop.
         await asyncio.to_thread(self._release)
 

@@ -222,3 +222,20 @@ def test_the_function_flag_of_propylon_serve_wires_a_handler() -> None:
         answer = httpx.get(f"{served.url}/_aws/execute-api/{api_id}/")
     assert answer.status_code == 200
     assert answer.text == "Hello from Lambda!"
+
+
+def test_stage_variables_choose_the_function(served: str, control: Any) -> None:
+    api_id = str(control.create_api(Name="s", ProtocolType="HTTP")["ApiId"])
+    integration = control.create_integration(
+        ApiId=api_id,
+        IntegrationType="AWS_PROXY",
+        IntegrationUri=arn("${stageVariables.fn}"),
+        PayloadFormatVersion="2.0",
+    )
+    target = f"integrations/{integration['IntegrationId']}"
+    control.create_route(ApiId=api_id, RouteKey="GET /", Target=target)
+    for stage, function in (("blue", "hello"), ("green", "inferred")):
+        control.create_stage(ApiId=api_id, StageName=stage, StageVariables={"fn": function})
+        control.create_deployment(ApiId=api_id, StageName=stage)
+    assert call(served, api_id, "/blue/").text == "Hello from Lambda!"
+    assert call(served, api_id, "/green/").json() == {"message": "hi", "path": "/green/"}

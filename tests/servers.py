@@ -37,6 +37,7 @@ def threaded_server(settings: Settings) -> Iterator[str]:
         lifespan="on",
         access_log=False,
         proxy_headers=False,
+        server_header=False,
         log_config=None,
     )
     server = uvicorn.Server(config)

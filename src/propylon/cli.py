@@ -87,6 +87,7 @@ def serve(settings: Settings) -> None:
         lifespan="on",
         access_log=False,
         proxy_headers=False,
+        server_header=False,
         log_level=settings.log_level,
         log_config=None,
     )

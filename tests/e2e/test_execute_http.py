@@ -259,3 +259,13 @@ def test_cors_headers_are_added_for_allowed_origins_only(
     assert allowed.headers["access-control-allow-origin"] == "https://app.example"
     refused = call(served, api_id, "/pets", headers={"origin": "https://evil.example"})
     assert "access-control-allow-origin" not in refused.headers
+
+
+def test_the_answer_has_one_content_length_and_one_date(
+    served: str, control: Any, backend: str
+) -> None:
+    api_id = proxied_api(control, f"http://{backend}")
+    answer = call(served, api_id, "/")
+    assert len(answer.headers.get_list("content-length")) == 1
+    assert len(answer.headers.get_list("date")) == 1
+    assert int(answer.headers["content-length"]) == len(answer.content)

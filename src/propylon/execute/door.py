@@ -39,9 +39,16 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
+# The gateway frames every answer itself: an integration's own Content-Length (or a second Date
+# beside the server's) would make the answer ambiguous.
+_FRAMING = frozenset({"content-length", "date"})
+
+
 async def _send(send: Send, response: Response) -> None:
     headers = [
-        (name.encode("latin-1"), value.encode("latin-1")) for name, value in response.headers
+        (name.encode("latin-1"), value.encode("latin-1"))
+        for name, value in response.headers
+        if name.lower() not in _FRAMING
     ]
     headers.append((b"content-length", str(len(response.body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})

@@ -208,6 +208,22 @@ class Gateway:
         await self.http.aclose()
 
 
-def now() -> tuple[str, int]:
-    moment = datetime.now(UTC)
-    return clf_time(moment), int(moment.timestamp() * 1000)
+class RequestClock:
+    """``$context.requestTime`` and ``requestTimeEpoch`` for now. The text changes once a
+    second, so it is formatted once a second rather than per request."""
+
+    def __init__(self, wall: Callable[[], float] = time.time) -> None:
+        self._wall = wall
+        self._second = -1
+        self._text = ""
+
+    def __call__(self) -> tuple[str, int]:
+        stamp = self._wall()
+        second = int(stamp)
+        if second != self._second:
+            self._second = second
+            self._text = clf_time(datetime.fromtimestamp(second, UTC))
+        return self._text, int(stamp * 1000)
+
+
+now = RequestClock()

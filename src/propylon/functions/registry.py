@@ -47,6 +47,7 @@ class FunctionRegistry:
         self._region = region
         self._account_id = account_id
         self._invokers: dict[str, Invoker] = {}
+        self._by_uri: dict[str, Invoker] = {}  # URIs already resolved: no parsing per request
 
     @property
     def names(self) -> list[str]:
@@ -61,6 +62,9 @@ class FunctionRegistry:
 
     def resolve(self, uri: str) -> Invoker:
         """The invoker for the function a URI names; FunctionNotFound if there is none."""
+        known = self._by_uri.get(uri)
+        if known is not None:
+            return known
         ref = parse_function_uri(uri)
         spec = None if ref is None else self._specs.get(ref.name)
         if spec is None:
@@ -69,10 +73,11 @@ class FunctionRegistry:
         if invoker is None:
             arn = function_arn(self._region, self._account_id, spec.name)
             invoker = self._invokers[spec.name] = self._factory(spec, arn)
+        self._by_uri[uri] = invoker
         return invoker
 
     async def aclose(self) -> None:
         """Close every invoker created so far; resolving afterwards creates fresh ones."""
-        invokers, self._invokers = list(self._invokers.values()), {}
+        invokers, self._invokers, self._by_uri = list(self._invokers.values()), {}, {}
         for invoker in invokers:
             await invoker.aclose()

@@ -7,6 +7,7 @@ import pytest
 from propylon.execute.chain import Response
 from propylon.execute.context import Invocation
 from propylon.execute.cors import Cors, Preflight, compile_cors
+from tests.unit.execute.invocations import invocation as base_invocation
 
 APP = "https://app.example.com"
 CONFIG: dict[str, Any] = {
@@ -19,24 +20,14 @@ CONFIG: dict[str, Any] = {
 
 
 def invocation(method: str = "GET", headers: list[tuple[str, str]] | None = None) -> Invocation:
-    return Invocation(
+    return base_invocation(
         http_method=method,
         raw_path="/pets",
         path="/pets",
         route_path="/pets",
-        raw_query_string="",
-        query=[],
         headers=[("host", "a1b2c3d4e5.example.com"), *(headers or [])],
-        body=b"",
-        source_ip="203.0.113.7",
-        protocol="HTTP/1.1",
-        domain_name="a1b2c3d4e5.example.com",
-        api_id="a1b2c3d4e5",
-        account_id="123456789012",
         stage="$default",
-        request_id="Mc7UVioPPHcEKPA=",
-        request_time="12/Mar/2020:19:03:58 +0000",
-        request_time_epoch=1583348638390,
+        route_key="-",
     )
 
 

@@ -14,32 +14,11 @@ from propylon.execute.mapping import (
     compile_request_mapping,
     compile_response_mapping,
 )
+from tests.unit.execute.invocations import invocation as base_invocation
 
 
 def invocation(**overrides: Any) -> Invocation:
-    fields: dict[str, Any] = {
-        "http_method": "GET",
-        "raw_path": "/prod/pets/6",
-        "path": "/prod/pets/6",
-        "route_path": "/pets/6",
-        "raw_query_string": "",
-        "query": [],
-        "headers": [("host", "a1b2c3d4e5.example.com"), ("user-agent", "curl/8.0")],
-        "body": b"",
-        "source_ip": "203.0.113.7",
-        "protocol": "HTTP/1.1",
-        "domain_name": "a1b2c3d4e5.example.com",
-        "api_id": "a1b2c3d4e5",
-        "account_id": "123456789012",
-        "stage": "prod",
-        "request_id": "Mc7UVioPPHcEKPA=",
-        "request_time": "12/Mar/2020:19:03:58 +0000",
-        "request_time_epoch": 1583348638390,
-        "route_key": "GET /pets/{petId}",
-        "path_parameters": {"petId": "6"},
-    }
-    fields.update(overrides)
-    return Invocation(**fields)
+    return base_invocation(**{"path_parameters": {"petId": "6"}, **overrides})
 
 
 def mapped(

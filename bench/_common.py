@@ -19,6 +19,7 @@ import os
 import platform
 import queue
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -164,6 +165,15 @@ def wait_for_200(url: str, path: str, deadline: float) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"{url}{path} never answered 200 (last: {last!r})")
         time.sleep(0.001)
+
+
+def missing_tools(profile: bool) -> str | None:
+    """What to print when wrk (or, for ``--profile``, py-spy) is not installed; None if ready."""
+    if shutil.which("wrk") is None:
+        return WRK_MISSING
+    if profile and shutil.which("py-spy") is None:
+        return "py-spy is not installed: pip install py-spy"
+    return None
 
 
 def stop_on_sigterm() -> None:

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -45,7 +44,6 @@ from typing import Any
 
 from _common import (
     START_TIMEOUT,
-    WRK_MISSING,
     WrkResult,
     baseline_command,
     boto3_client,
@@ -55,6 +53,7 @@ from _common import (
     machine,
     measure_wrk,
     met,
+    missing_tools,
     propylon_command,
     record_profile,
     run_wrk,
@@ -244,11 +243,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if shutil.which("wrk") is None:
-        print(WRK_MISSING, file=sys.stderr)
-        return 2
-    if args.profile and shutil.which("py-spy") is None:
-        print("py-spy is not installed: pip install py-spy", file=sys.stderr)
+    missing = missing_tools(bool(args.profile))
+    if missing is not None:
+        print(missing, file=sys.stderr)
         return 2
     stop_on_sigterm()
     compile_package()

@@ -55,7 +55,6 @@ from typing import Any
 from _common import (
     HOST,
     START_TIMEOUT,
-    WRK_MISSING,
     WrkResult,
     baseline_command,
     boto3_client,
@@ -66,6 +65,7 @@ from _common import (
     machine,
     measure_wrk,
     met,
+    missing_tools,
     propylon_command,
     record_profile,
     run_wrk,
@@ -532,11 +532,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if shutil.which("wrk") is None:
-        print(WRK_MISSING, file=sys.stderr)
-        return 2
-    if args.profile and shutil.which("py-spy") is None:
-        print("py-spy is not installed: pip install py-spy", file=sys.stderr)
+    missing = missing_tools(bool(args.profile))
+    if missing is not None:
+        print(missing, file=sys.stderr)
         return 2
     stop_on_sigterm()
     compile_package()

@@ -17,10 +17,12 @@ from typing import Any
 from propylon import __version__
 from propylon.control.plane import ControlPlane, request_id
 from propylon.execute.addressing import is_execute_api
+from propylon.execute.authorizers.iam import IamVerifier
 from propylon.execute.chain import Gateway
 from propylon.execute.deployed import DeployedApis
 from propylon.execute.door import serve_execute_api
 from propylon.execute.http_proxy import HttpProxy
+from propylon.execute.logs import LogWriter
 from propylon.functions import FunctionRegistry
 from propylon.settings import Settings
 from propylon.spec.serialize import Reply
@@ -96,7 +98,8 @@ class Propylon:
             settings.functions, region=settings.region, account_id=settings.account_id
         )
         http = HttpProxy(ca_bundle=settings.ca_bundle, gateway_port=settings.port)
-        self.gateway = Gateway(deployed, functions, http)
+        logs = LogWriter(settings.logs)
+        self.gateway = Gateway(settings, deployed, functions, http, IamVerifier(), logs)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]

@@ -38,6 +38,18 @@ def _parser() -> argparse.ArgumentParser:
         help="a local Lambda function, reachable by any ARN naming NAME (repeatable)",
     )
     serve.add_argument("--ca-bundle", help="extra CA certificates (PEM) for HTTPS integrations")
+    serve.add_argument("--log-dir", help="where access and execution logs go (default STATE/logs)")
+    serve.add_argument(
+        "--credentials",
+        help="a file of access keys, for AWS_IAM routes and --verify-signatures",
+    )
+    serve.add_argument(
+        "--verify-signatures",
+        action=argparse.BooleanOptionalAction,
+        help="refuse control-plane requests that are not SigV4-signed with a known key",
+    )
+    serve.add_argument("--throttle-rate", help="account-level requests per second (10000)")
+    serve.add_argument("--throttle-burst", help="account-level burst (5000)")
     commands.add_parser("version", help="print the version")
     return parser
 
@@ -109,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
         "log_level": args.log_level,
         "functions": args.function,
         "ca_bundle": args.ca_bundle,
+        "log_dir": args.log_dir,
+        "credentials": args.credentials,
+        "verify_signatures": args.verify_signatures,
+        "throttle_rate": args.throttle_rate,
+        "throttle_burst": args.throttle_burst,
     }
     try:
         settings = load_settings(flags, os.environ, args.config)

@@ -52,14 +52,26 @@ class GatewayError(PropylonError):
     status: ClassVar[int] = 500
     message: ClassVar[str] = "Internal Server Error"
 
-    def __init__(self, detail: str = "") -> None:
+    def __init__(self, detail: str = "", headers: tuple[tuple[str, str], ...] = ()) -> None:
         super().__init__(detail or self.message)
         self.detail = detail
+        self.headers = headers
+        """Extra response headers (``www-authenticate`` on a refused JWT ...)."""
 
 
 class GatewayNotFound(GatewayError):
     status = 404
     message = "Not Found"
+
+
+class GatewayUnauthorized(GatewayError):
+    status = 401
+    message = "Unauthorized"
+
+
+class GatewayTooManyRequests(GatewayError):
+    status = 429
+    message = "Too Many Requests"
 
 
 class GatewayForbidden(GatewayError):

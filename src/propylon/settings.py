@@ -36,6 +36,21 @@ class Settings:
     """Local Lambda functions: ``--function NAME=FILE.py:FUNC`` and ``[functions.NAME]``."""
     ca_bundle: Path | None = None
     """Extra certificate authorities trusted for HTTPS integrations (``--ca-bundle``)."""
+    log_dir: Path | None = None
+    """Where access and execution logs go (``--log-dir``); None means ``<state dir>/logs``."""
+    credentials: Path | None = None
+    """A file of access keys (``--credentials``): for AWS_IAM routes and ``--verify-signatures``."""
+    verify_signatures: bool = False
+    """Whether the control plane refuses requests without a valid SigV4 signature."""
+    throttle_rate: float = 10000.0
+    """The account-level steady-state limit, requests per second (AWS's default 10,000)."""
+    throttle_burst: int = 5000
+    """The account-level burst limit (AWS's default 5,000)."""
+
+    @property
+    def logs(self) -> Path:
+        """The directory access and execution logs are written under."""
+        return self.log_dir if self.log_dir is not None else self.state_dir / "logs"
 
     @property
     def store_backend(self) -> str:
@@ -72,6 +87,18 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _number(value: Any, kind: Callable[[Any], float | int]) -> Any:
+    if isinstance(value, bool):
+        raise SettingsError(f"not a number: {value!r}")
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"not a number: {value!r}") from None
+    if number < 0:
+        raise SettingsError(f"must not be negative: {value!r}")
+    return number
+
+
 def _matching(pattern: str, what: str, fold: bool = False) -> Callable[[Any], str]:
     compiled = re.compile(pattern)
 
@@ -93,6 +120,11 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "account_id": _matching(r"\d{12}", "account id (12 digits)"),
     "log_level": _matching(r"critical|error|warning|info|debug|trace", "log level", fold=True),
     "ca_bundle": lambda value: Path(_text(value)),
+    "log_dir": lambda value: Path(_text(value)),
+    "credentials": lambda value: Path(_text(value)),
+    "verify_signatures": _boolean,
+    "throttle_rate": lambda value: _number(value, float),
+    "throttle_burst": lambda value: _number(value, int),
 }
 FUNCTIONS = "functions"
 

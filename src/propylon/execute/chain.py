@@ -38,12 +38,16 @@ from propylon.errors import (
     GatewayServiceUnavailable,
 )
 from propylon.execute.addressing import Address, select_stage
+from propylon.execute.authorizers import authorize
+from propylon.execute.authorizers.iam import IamVerifier
 from propylon.execute.context import Invocation
 from propylon.execute.deployed import CompiledIntegration, CompiledStage, DeployedApis
 from propylon.execute.http_proxy import HttpProxy, IntegrationFailure, IntegrationTimeout
+from propylon.execute.logs import LogWriter
 from propylon.execute.payloads import PAYLOADS, MalformedResponse
 from propylon.execute.routing import RouteMatch
 from propylon.functions import FunctionError, FunctionNotFound, FunctionRegistry, FunctionTimeout
+from propylon.settings import Settings
 
 log = logging.getLogger("propylon.execute")
 
@@ -82,7 +86,7 @@ def substitute_stage_variables(text: str, variables: Mapping[str, str]) -> str:
 
 def error_response(error: GatewayError) -> Response:
     body = b'{"message":"' + error.message.encode() + b'"}'
-    return Response(error.status, [("content-type", "application/json")], body)
+    return Response(error.status, [("content-type", "application/json"), *error.headers], body)
 
 
 async def lambda_proxy(
@@ -149,10 +153,21 @@ INTEGRATIONS: dict[str, Integration] = {"AWS_PROXY": lambda_proxy, "HTTP_PROXY":
 class Gateway:
     """Serves the deployed HTTP APIs."""
 
-    def __init__(self, deployed: DeployedApis, functions: FunctionRegistry, http: HttpProxy):
+    def __init__(
+        self,
+        settings: Settings,
+        deployed: DeployedApis,
+        functions: FunctionRegistry,
+        http: HttpProxy,
+        iam: IamVerifier,
+        logs: LogWriter,
+    ):
+        self.settings = settings
         self.deployed = deployed
         self.functions = functions
         self.http = http
+        self.iam = iam
+        self.logs = logs
 
     def resolve(self, address: Address) -> tuple[CompiledStage, str, str, str]:
         """The stage serving the address, its name, the routed path and the account."""
@@ -193,6 +208,8 @@ class Gateway:
             raise GatewayNotFound("no route matches")
         inv.route_key = match.route_key
         inv.path_parameters = match.path_parameters
+        if match.route.get("AuthorizationType", "NONE") != "NONE":
+            await authorize(self, inv, stage, match.route)
         target = match.route.get("Target") or ""
         compiled = stage.integrations.get(target.removeprefix("integrations/"))
         if compiled is None:
@@ -206,6 +223,7 @@ class Gateway:
     async def aclose(self) -> None:
         await self.functions.aclose()
         await self.http.aclose()
+        self.logs.close()
 
 
 class RequestClock:

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from propylon.execute.authorizers import Authorizer, compile_authorizer
 from propylon.execute.cors import Cors, compile_cors
 from propylon.execute.mapping import (
     MappingError,
@@ -44,7 +45,7 @@ class CompiledStage:
     snapshot: Record
     routes: RouteTable
     integrations: Mapping[str, CompiledIntegration]
-    authorizers: Mapping[str, Record]
+    authorizers: Mapping[str, Authorizer]
     cors: Cors | None
 
     @property
@@ -92,7 +93,9 @@ def compile_stage(stage: Record, snapshot: Record) -> CompiledStage:
         integrations={
             i["IntegrationId"]: compile_integration(i) for i in snapshot.get("integrations", ())
         },
-        authorizers={a["AuthorizerId"]: a for a in snapshot.get("authorizers", ())},
+        authorizers={
+            a["AuthorizerId"]: compile_authorizer(a) for a in snapshot.get("authorizers", ())
+        },
         cors=compile_cors(snapshot["Api"].get("CorsConfiguration")),
     )
 

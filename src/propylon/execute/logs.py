@@ -1,0 +1,123 @@
+"""Log files the gateway writes: access logs and execution logs, one file per log group.
+
+A log group ``/aws/apigw/my-api`` (from an ``AccessLogSettings.DestinationArn`` such as
+``arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigw/my-api``) is the file
+``<log dir>/aws/apigw/my-api.log``: the group's name without its leading ``/``, plus ``.log``.
+
+Writing never blocks a request: ``LogWriter.write`` puts the line on a queue and returns; one
+thread appends the queued lines to their files, in order, keeping each file open. ``flush``
+waits until everything written before it is on disk (tests and shutdown use it).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from pathlib import Path
+from typing import IO
+
+log = logging.getLogger("propylon.execute")
+
+_LOG_GROUP_ARN_PREFIX = ":log-group:"
+
+
+def log_group_of(destination_arn: str) -> str | None:
+    """The log group named by a CloudWatch Logs ARN (a trailing ``:*`` is allowed), or None."""
+    _, found, group = destination_arn.partition(_LOG_GROUP_ARN_PREFIX)
+    if not found:
+        return None
+    group = group.removesuffix(":*")
+    return group or None
+
+
+def log_file(log_dir: Path, group: str) -> Path | None:
+    """The file for a log group, or None when the name would leave the log directory."""
+    relative = group.lstrip("/")
+    parts = [part for part in relative.split("/") if part]
+    if not parts or any(part in (".", "..") for part in parts):
+        return None
+    return log_dir.joinpath(*parts[:-1], parts[-1] + ".log")
+
+
+class LogWriter:
+    """Appends lines to log-group files on a thread of its own."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self._queue: queue.SimpleQueue[tuple[str, str] | threading.Event | None] = (
+            queue.SimpleQueue()
+        )
+        self._files: dict[str, IO[str]] = {}
+        self._refused: set[str] = set()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def write(self, group: str, line: str) -> None:
+        """Queue one line (without its newline) for a log group's file."""
+        if self._thread is None:
+            self._start()
+        self._queue.put((group, line))
+
+    def flush(self, timeout: float | None = 10.0) -> bool:
+        """Wait until every line written so far is in its file; False on timeout."""
+        if self._thread is None:
+            return True
+        done = threading.Event()
+        self._queue.put(done)
+        return done.wait(timeout)
+
+    def close(self) -> None:
+        """Write what is queued, close the files and stop the thread."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._queue.put(None)
+        thread.join()
+        self._thread = None
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                thread = threading.Thread(target=self._run, name="propylon-logs", daemon=True)
+                thread.start()
+                self._thread = thread
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                break
+            if isinstance(item, threading.Event):
+                for handle in self._files.values():
+                    handle.flush()
+                item.set()
+                continue
+            self._append(*item)
+            if self._queue.empty():
+                for handle in self._files.values():
+                    handle.flush()
+        for handle in self._files.values():
+            handle.close()
+        self._files.clear()
+
+    def _append(self, group: str, line: str) -> None:
+        handle = self._files.get(group)
+        if handle is None:
+            if group in self._refused:
+                return
+            path = log_file(self.log_dir, group)
+            try:
+                if path is None:
+                    raise OSError(f"log group {group!r} cannot be a file under {self.log_dir}")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                handle = path.open("a", encoding="utf-8")
+            except OSError as exc:
+                log.error("cannot write log group %s: %s", group, exc)
+                self._refused.add(group)
+                return
+            self._files[group] = handle
+        try:
+            handle.write(line.replace("\n", " ") + "\n")
+        except OSError as exc:
+            log.error("cannot write log group %s: %s", group, exc)

@@ -336,3 +336,37 @@ def test_a_functions_key_that_is_not_a_table_is_refused(tmp_path: Path) -> None:
     config = write_toml(tmp_path / "propylon.toml", 'functions = "pets"\n')
     with pytest.raises(SettingsError, match="functions"):
         load_settings(NO_FLAGS, NO_ENV, config)
+
+
+def test_policy_settings_have_aws_defaults_and_logs_sit_under_the_state_dir() -> None:
+    settings = load_settings(NO_FLAGS, {"PROPYLON_STATE_DIR": "/srv/p"})
+    assert (settings.throttle_rate, settings.throttle_burst) == (10000.0, 5000)
+    assert settings.verify_signatures is False
+    assert settings.credentials is None
+    assert settings.logs == Path("/srv/p/logs")
+
+
+def test_policy_settings_come_from_every_source(tmp_path: Path) -> None:
+    config = write_toml(
+        tmp_path / "p.toml", 'log-dir = "/var/log/p"\nthrottle_rate = 2.5\nthrottle_burst = 7\n'
+    )
+    environ = {"PROPYLON_VERIFY_SIGNATURES": "true", "PROPYLON_CREDENTIALS": "/etc/keys"}
+    settings = load_settings({"throttle_burst": "9"}, environ, config)
+    assert settings.logs == Path("/var/log/p")
+    assert (settings.throttle_rate, settings.throttle_burst) == (2.5, 9)
+    assert settings.verify_signatures is True
+    assert settings.credentials == Path("/etc/keys")
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        ({"throttle_rate": "fast"}, "--throttle-rate: not a number: 'fast'"),
+        ({"throttle_burst": "-1"}, "--throttle-burst: must not be negative: '-1'"),
+        ({"throttle_burst": "2.5"}, "--throttle-burst: not a number: '2.5'"),
+    ],
+)
+def test_invalid_throttle_limits_name_their_source(flags: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(flags, NO_ENV)
+    assert str(caught.value) == message

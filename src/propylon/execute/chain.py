@@ -20,7 +20,6 @@ Each step reads and writes the one ``Invocation`` context.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import random
@@ -46,7 +45,13 @@ from propylon.execute.http_proxy import HttpProxy, IntegrationFailure, Integrati
 from propylon.execute.logs import LogWriter
 from propylon.execute.payloads import PAYLOADS, MalformedResponse
 from propylon.execute.routing import RouteMatch
-from propylon.functions import FunctionError, FunctionNotFound, FunctionRegistry, FunctionTimeout
+from propylon.functions import (
+    CallerTimeout,
+    FunctionError,
+    FunctionNotFound,
+    FunctionRegistry,
+    FunctionTimeout,
+)
 from propylon.settings import Settings
 
 log = logging.getLogger("propylon.execute")
@@ -103,9 +108,9 @@ async def lambda_proxy(
     event = payload.build(inv)
     started = time.monotonic()
     try:
-        async with asyncio.timeout(integration.get("TimeoutInMillis", 30000) / 1000):
-            result = await invoker.invoke(event, inv.request_id)
-    except TimeoutError:
+        limit = integration.get("TimeoutInMillis", 30000) / 1000
+        result = await invoker.invoke(event, inv.request_id, limit)
+    except CallerTimeout:
         raise GatewayServiceUnavailable("the integration timed out") from None
     except (FunctionError, FunctionTimeout) as exc:
         log.warning("function failed for %s: %s", uri, exc)

@@ -11,6 +11,7 @@ and maps ``FunctionNotFound``, ``FunctionError`` and ``FunctionTimeout`` to gate
 from propylon.functions.arns import FunctionRef, function_name_from_uri, parse_function_uri
 from propylon.functions.context import LambdaContext
 from propylon.functions.errors import (
+    CallerTimeout,
     FunctionError,
     FunctionNotFound,
     FunctionTimeout,
@@ -22,6 +23,7 @@ from propylon.functions.spec import FunctionSpec, function_specs_from_toml, pars
 
 __all__ = [
     "INVOKER_KINDS",
+    "CallerTimeout",
     "FunctionError",
     "FunctionNotFound",
     "FunctionRef",

@@ -57,3 +57,14 @@ class FunctionTimeout(InvocationError):
         self.function_name = function_name
         self.timeout = timeout
         self.request_id = request_id
+
+
+class CallerTimeout(InvocationError):
+    """The caller's limit (an integration's ``TimeoutInMillis``) passed before the function
+    finished and before the function's own timeout."""
+
+    def __init__(self, function_name: str, timeout: float, request_id: str) -> None:
+        super().__init__(f"{function_name}: {request_id} no answer within {timeout:.3f} seconds")
+        self.function_name = function_name
+        self.timeout = timeout
+        self.request_id = request_id

@@ -14,12 +14,15 @@
   values; ``check_specs`` rejects that up front. Functions that need isolation need the worker
   process invoker. Lambda's reserved variables (``AWS_LAMBDA_FUNCTION_NAME`` ...) are not set,
   as they would differ between functions.
-- **Threads.** Sync handlers run on a thread pool owned by the invoker, so the event loop never
-  blocks and a stuck function can exhaust only its own threads. Async handlers run on the event
-  loop itself: they must not block.
-- **Timeouts.** An async handler is cancelled at its timeout. A sync handler cannot be stopped
-  from outside its thread: the caller gets ``FunctionTimeout`` at once, the handler keeps
-  running to completion in its thread, and its result is discarded.
+- **Threads.** Sync handlers run on threads owned by the invoker (``HandlerThreads``: started on
+  demand, answering the event loop in batches), so the event loop never blocks and a stuck
+  function can exhaust only its own threads. Async handlers run on the event loop itself: they
+  must not block.
+- **Timeouts.** One deadline per call: the function's timeout, or the caller's ``limit`` when
+  that comes first (an integration's ``TimeoutInMillis``). The function's own raises
+  ``FunctionTimeout``; the caller's raises ``CallerTimeout``. An async handler is cancelled at the
+  deadline. A sync handler cannot be stopped from outside its thread: the caller gets the error
+  at once, the handler keeps running to completion in its thread, and its result is discarded.
 - **Errors.** An exception from the handler becomes ``FunctionError`` carrying its class name
   and message (Lambda's ``errorType``/``errorMessage``) and its traceback for logs.
 """
@@ -27,21 +30,24 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import inspect
 import os
 import time
 import traceback
 from collections.abc import MutableMapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from threading import Lock
 from typing import Any, Protocol
 
 from propylon.functions.context import Clock, LambdaContext, log_stream_name
-from propylon.functions.errors import FunctionError, FunctionTimeout
+from propylon.functions.errors import (
+    CallerTimeout,
+    FunctionError,
+    FunctionTimeout,
+    InvocationError,
+)
 from propylon.functions.loader import LoadedHandler, load_handler, unload
 from propylon.functions.spec import FunctionSpec
+from propylon.functions.threads import HandlerThreads
 
 INIT_TIMEOUT = 10.0
 
@@ -49,7 +55,11 @@ INIT_TIMEOUT = 10.0
 class Invoker(Protocol):
     """Runs one function: ``event`` in, the handler's result out, failures as InvocationError."""
 
-    async def invoke(self, event: dict[str, Any], request_id: str) -> Any: ...
+    async def invoke(
+        self, event: dict[str, Any], request_id: str, limit: float | None = None
+    ) -> Any:
+        """The handler's result. ``limit``: the caller's limit in seconds, when it has one
+        (``CallerTimeout`` when it passes before the function's own)."""
 
     async def aclose(self) -> None: ...
 
@@ -78,28 +88,14 @@ class InProcessInvoker:
         self.invoked_function_arn = invoked_function_arn
         self._clock = clock
         self._environ = environ
-        # Lambda's runtime calls a handler on a thread that has an event loop, and handlers
-        # (Mangum, asgiref ...) rely on it: each pool thread gets one, closed with the invoker.
-        self._thread_loops: list[asyncio.AbstractEventLoop] = []
-        self._executor = ThreadPoolExecutor(
-            max_threads, f"propylon-function-{spec.name}", initializer=self._give_thread_a_loop
+        self._threads = HandlerThreads(
+            f"propylon-function-{spec.name}", max_threads or min(32, (os.cpu_count() or 1) + 4)
         )
         self._load_lock = Lock()
         self._loaded: LoadedHandler | None = None
         self._log_stream = ""
         self._saved_environ: dict[str, str | None] = {}
         self._closed = False
-
-    def _give_thread_a_loop(self) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        self._thread_loops.append(loop)
-
-    def _close_thread_loops(self) -> None:
-        loops, self._thread_loops = self._thread_loops, []
-        for loop in loops:
-            if not loop.is_running():  # a handler still running keeps its loop
-                loop.close()
 
     @staticmethod
     def check_specs(specs: Sequence[FunctionSpec]) -> None:
@@ -115,10 +111,17 @@ class InProcessInvoker:
                         "environment"
                     )
 
-    async def invoke(self, event: dict[str, Any], request_id: str) -> Any:
+    async def invoke(
+        self, event: dict[str, Any], request_id: str, limit: float | None = None
+    ) -> Any:
         if self._closed:
             raise RuntimeError(f"invoker for {self.spec.name!r} is closed")
         loaded = self._loaded or await self._load(request_id)
+        expired: InvocationError = FunctionTimeout(self.spec.name, self.spec.timeout, request_id)
+        if limit is None or limit >= self.spec.timeout:
+            limit = self.spec.timeout
+        else:
+            expired = CallerTimeout(self.spec.name, limit, request_id)
         context = LambdaContext(
             aws_request_id=request_id,
             function_name=self.spec.name,
@@ -128,26 +131,44 @@ class InProcessInvoker:
             deadline=self._clock() + self.spec.timeout,
             clock=self._clock,
         )
-        scope = asyncio.timeout(self.spec.timeout)
+        if loaded.is_async:
+            return await self._await(loaded, event, context, limit, expired)
+        future = self._threads.submit(loaded.handler, event, context)
+        loop = asyncio.get_running_loop()
+        timer = loop.call_at(loop.time() + limit, _expire, future, expired)
+        try:
+            return await future
+        except (Exception, SystemExit) as exc:
+            if exc is expired:
+                raise
+            raise _handler_error(self.spec.name, exc) from exc
+        finally:
+            timer.cancel()
+
+    async def _await(
+        self,
+        loaded: LoadedHandler,
+        event: Any,
+        context: LambdaContext,
+        limit: float,
+        expired: InvocationError,
+    ) -> Any:
+        scope = asyncio.timeout(limit)
         try:
             async with scope:
-                return await self._call(loaded, event, context)
+                return await loaded.handler(event, context)
         except (Exception, SystemExit) as exc:
             # A TimeoutError the handler raised itself is the handler's error, not ours.
             if isinstance(exc, TimeoutError) and scope.expired():
-                raise FunctionTimeout(self.spec.name, self.spec.timeout, request_id) from None
+                raise expired from None
             raise _handler_error(self.spec.name, exc) from exc
 
     async def aclose(self) -> None:
         """Stop taking work, restore the environment, forget the module. Does not wait for
         handlers still running in threads."""
         self._closed = True
-        self._executor.shutdown(wait=False, cancel_futures=True)
-        # Idle threads exit at once; give them a moment so their loops can be closed, without
-        # waiting on a handler that is still running (its thread keeps its loop).
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.to_thread(self._executor.shutdown, True), 1.0)
-        self._close_thread_loops()
+        # Idle threads exit at once; a handler still running keeps its thread and its loop.
+        await self._threads.aclose()
         # The lock may be held by a load in progress: wait for it off the event loop.
         await asyncio.to_thread(self._release)
 
@@ -163,18 +184,12 @@ class InProcessInvoker:
                 unload(self._loaded)
                 self._loaded = None
 
-    async def _call(self, loaded: LoadedHandler, event: Any, context: LambdaContext) -> Any:
-        if inspect.iscoroutinefunction(loaded.handler):
-            return await loaded.handler(event, context)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, loaded.handler, event, context)
-
     async def _load(self, request_id: str) -> LoadedHandler:
-        loop = asyncio.get_running_loop()
         scope = asyncio.timeout(INIT_TIMEOUT)
         try:
             async with scope:
-                return await loop.run_in_executor(self._executor, self._load_once)
+                loaded: LoadedHandler = await self._threads.submit(self._load_once)
+                return loaded
         except TimeoutError:
             if scope.expired():
                 raise FunctionTimeout(self.spec.name, INIT_TIMEOUT, request_id) from None
@@ -193,6 +208,11 @@ class InProcessInvoker:
             if key not in self._saved_environ:
                 self._saved_environ[key] = self._environ.get(key)
             self._environ[key] = value
+
+
+def _expire(future: asyncio.Future[Any], error: InvocationError) -> None:
+    if not future.done():
+        future.set_exception(error)
 
 
 def _handler_error(function_name: str, exc: BaseException) -> FunctionError:

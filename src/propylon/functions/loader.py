@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import sys
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -41,6 +42,11 @@ class LoadedHandler:
     handler: Handler
     module_name: str
     owns_module: bool  # loaded from a file under a unique name: ours to drop on close
+    is_async: bool = field(init=False)
+    """Whether the handler is ``async def`` (awaited on the loop, not sent to a thread)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "is_async", inspect.iscoroutinefunction(self.handler))
 
 
 def load_handler(spec: FunctionSpec) -> LoadedHandler:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from propylon.functions.errors import FunctionError, FunctionTimeout
+from propylon.functions.errors import CallerTimeout, FunctionError, FunctionTimeout
 from propylon.functions.invokers import InProcessInvoker
 from propylon.functions.spec import FunctionSpec
 
@@ -28,14 +28,18 @@ def write(directory: Path, filename: str, source: str) -> Path:
 
 
 def invoke(
-    spec: FunctionSpec, event: dict[str, Any] = EVENT, request_id: str = "r-1", **options: Any
+    spec: FunctionSpec,
+    event: dict[str, Any] = EVENT,
+    request_id: str = "r-1",
+    limit: float | None = None,
+    **options: Any,
 ) -> Any:
     """Run one invocation on a fresh invoker and close it again."""
 
     async def scenario() -> Any:
         invoker = InProcessInvoker(spec, ARN, **options)
         try:
-            return await invoker.invoke(event, request_id)
+            return await invoker.invoke(event, request_id, limit)
         finally:
             await invoker.aclose()
 
@@ -115,6 +119,66 @@ def test_timeout_raises_function_timeout(tmp_path: Path) -> None:
     )
     with pytest.raises(FunctionTimeout, match=r"r-1 Task timed out after 0\.20 seconds"):
         invoke(file_spec(path, timeout=0.2))
+
+
+@pytest.mark.parametrize("kind", ["def", "async def"])
+def test_a_caller_limit_shorter_than_the_timeout_raises_caller_timeout(
+    tmp_path: Path, kind: str
+) -> None:
+    wait = "time.sleep(0.3)" if kind == "def" else "await asyncio.sleep(0.3)"
+    path = write(
+        tmp_path,
+        "app.py",
+        f"""
+        import asyncio, time
+
+        {kind} handler(event, context):
+            {wait}
+            return "too late"
+        """,
+    )
+    with pytest.raises(CallerTimeout, match=r"r-1 no answer within 0\.050 seconds"):
+        invoke(file_spec(path, timeout=5), limit=0.05)
+
+
+@pytest.mark.parametrize("kind", ["def", "async def"])
+def test_a_caller_limit_longer_than_the_timeout_leaves_the_function_timeout(
+    tmp_path: Path, kind: str
+) -> None:
+    wait = "time.sleep(0.3)" if kind == "def" else "await asyncio.sleep(0.3)"
+    path = write(
+        tmp_path,
+        "app.py",
+        f"""
+        import asyncio, time
+
+        {kind} handler(event, context):
+            {wait}
+        """,
+    )
+    with pytest.raises(FunctionTimeout, match=r"Task timed out after 0\.05 seconds"):
+        invoke(file_spec(path, timeout=0.05), limit=10)
+
+
+def test_many_concurrent_sync_calls_each_get_their_own_answer(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "app.py",
+        """
+        def handler(event, context):
+            return [event["n"], context.aws_request_id]
+        """,
+    )
+
+    async def scenario() -> list[Any]:
+        invoker = InProcessInvoker(file_spec(path), ARN, max_threads=3)
+        try:
+            calls = [invoker.invoke({"n": n}, f"r-{n}") for n in range(500)]
+            return await asyncio.gather(*calls)
+        finally:
+            await invoker.aclose()
+
+    assert asyncio.run(scenario()) == [[n, f"r-{n}"] for n in range(500)]
 
 
 def test_handler_raising_timeout_error_is_a_function_error(tmp_path: Path) -> None:

@@ -275,6 +275,21 @@ def test_sqlite_reopen_restores_unicode_keys(sqlite_store: SqliteStore) -> None:
         reopened.close()
 
 
+def test_sqlite_reopen_shares_equal_strings_between_records(sqlite_store: SqliteStore) -> None:
+    # Loaded row by row, each record would own its copy of every member name and value.
+    for route_id in ("r1", "r2"):
+        sqlite_store.put(route(route_id), {"AuthorizationType": "NONE", "Id": route_id})
+    reopened = reopen(sqlite_store)
+    try:
+        first, second = reopened.children(API, "routes")
+        assert first == {"AuthorizationType": "NONE", "Id": "r1"}
+        assert second == {"AuthorizationType": "NONE", "Id": "r2"}
+        assert next(iter(first)) is next(iter(second))
+        assert first["AuthorizationType"] is second["AuthorizationType"]
+    finally:
+        reopened.close()
+
+
 def test_sqlite_database_is_in_wal_mode(sqlite_store: SqliteStore) -> None:
     sqlite_store.put(API, {"Id": "api"})
     sqlite_store.close()  # the store holds the file exclusively while it is open

@@ -8,7 +8,9 @@ flight when it arrives, so it never sees half of a multi-step write (a quick cre
 Answers to reads are kept until the next write: the configuration changes only through writes
 (every one goes through ``_write``, which starts a new generation and empties the cache), so a
 repeated GetApi or GetRoutes is answered from the cache as the store would answer it. The key
-is everything a read depends on: the path, the query and the caller's region.
+is everything a read depends on: the path, the query and the caller's region. The cache is
+bounded by the size of the answers it holds as well as by their number, so a client reading a
+large configuration once (every API's routes, say) does not leave it all in memory twice.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ log = logging.getLogger("propylon.control")
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([a-z0-9-]+)/")
 _LARGE = 64 * 1024
 _READ_CACHE_SIZE = 10_000
+_READ_CACHE_BYTES = 4 * 1024 * 1024  # of answer bodies
 _INTERNAL = Reply(
     500,
     b'{"message":"Internal server error"}',
@@ -93,6 +96,7 @@ class ControlPlane:
         self._writes: set[asyncio.Future[Output | None]] = set()
         self._generation = 0
         self._reads: dict[tuple[str, str, str], Reply] = {}
+        self._read_bytes = 0
 
     async def handle(
         self, method: str, raw_path: str, query_string: str, headers: Mapping[str, str], body: bytes
@@ -108,9 +112,11 @@ class ControlPlane:
         generation = self._generation
         reply = await self._answer(method, raw_path, query_string, headers, body, region)
         if generation == self._generation and not self._writes:
-            if len(self._reads) >= _READ_CACHE_SIZE:
-                self._reads.clear()
+            size = len(reply.body)
+            if len(self._reads) >= _READ_CACHE_SIZE or self._read_bytes + size > _READ_CACHE_BYTES:
+                self._clear_reads()
             self._reads[key] = reply
+            self._read_bytes += size
         return reply
 
     async def _answer(
@@ -184,7 +190,11 @@ class ControlPlane:
 
     def _new_generation(self) -> None:
         self._generation += 1
+        self._clear_reads()
+
+    def _clear_reads(self) -> None:
         self._reads.clear()
+        self._read_bytes = 0
 
     def _no_operation(self, method: str, raw_path: str) -> ControlPlaneError:
         allowed = self.router.allowed_methods(raw_path)

@@ -42,20 +42,26 @@ of rule 1, so the first exact route found wins and routes that cannot match are 
 Greedy routes hang off the node of their prefix and are met on the same walk. Fully literal
 routes are also indexed by ``(method, segments)``, so the common case is one dict lookup. When
 two routes compile to the same shape (``GET /a/{x}`` and ``GET /a/{y}``) the first one wins.
+
+A server may hold thousands of tables, so they are kept small: a node without literal children
+shares one empty dict instead of owning one, and methods and literal labels are interned, so
+the ``items`` of every API's ``GET /items`` is one string.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote
 
 DEFAULT_ROUTE_KEY = "$default"
 ANY = "ANY"
-_VARIABLE = "{}"
 
 Segments = tuple[str, ...]
+Labels = tuple[str | None, ...]  # a route key's literal segments, None at each {var}
+_NO_LITERALS: dict[str, _Node] = {}  # shared by every node without literal children; never changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,13 +94,18 @@ class _Route:
 class _Node:
     """One trie position: the routes ending here and the ways to go one segment deeper."""
 
-    literals: dict[str, _Node] = field(default_factory=dict)
+    literals: dict[str, _Node] = field(default_factory=lambda: _NO_LITERALS)
     variable: _Node | None = None
     exact: _Route | None = None
     greedy: _Route | None = None
 
     def literal_child(self, text: str) -> _Node:
-        return self.literals.setdefault(text, _Node())
+        child = self.literals.get(text)
+        if child is None:
+            if self.literals is _NO_LITERALS:
+                self.literals = {}
+            child = self.literals[text] = _Node()
+        return child
 
     def variable_child(self) -> _Node:
         if self.variable is None:
@@ -161,14 +172,14 @@ def compile_routes(routes: Iterable[Mapping[str, Any]]) -> RouteTable:
         if key == DEFAULT_ROUTE_KEY:
             default = default or _Route(record, key, (), None, 0)
             continue
-        method, route, segments = _compile_key(record, key)
-        node = _insert(tries.setdefault(method, _Node()), segments, route)
+        method, route, labels = _compile_key(record, key)
+        node = _insert(tries.setdefault(method, _Node()), labels)
         if route.greedy is not None:
             node.greedy = node.greedy or route
             continue
         node.exact = node.exact or route
         if not route.variables:
-            literal.setdefault((method, segments), route)
+            literal.setdefault((method, cast(Segments, labels)), route)  # no None in them
     return RouteTable(tries, literal, default)
 
 
@@ -180,12 +191,12 @@ def split_path(path: str) -> Segments:
     return tuple(unquote(segment) for segment in trimmed.split("/"))
 
 
-def _compile_key(record: Mapping[str, Any], key: str) -> tuple[str, _Route, Segments]:
+def _compile_key(record: Mapping[str, Any], key: str) -> tuple[str, _Route, Labels]:
     """Parse ``METHOD /path`` into its method, compiled route and trie labels.
 
-    Labels are the decoded literals, with a placeholder at each ``{var}`` position (``_insert``
-    goes by the route's variable positions, not the placeholder) and no label for the greedy
-    segment. Keys come validated by the control plane, so a malformed one is a bug: ValueError.
+    Labels are the decoded literals, with None at each ``{var}`` position and no label for the
+    greedy segment. Keys come validated by the control plane, so a malformed one is a bug:
+    ValueError.
     """
     method, space, path = key.partition(" ")
     if not space or not path.startswith("/"):
@@ -194,7 +205,7 @@ def _compile_key(record: Mapping[str, Any], key: str) -> tuple[str, _Route, Segm
     parts = raw.split("/") if raw else []
     variables: list[tuple[int, str]] = []
     greedy: str | None = None
-    labels: list[str] = []
+    labels: list[str | None] = []
     for index, part in enumerate(parts):
         if not part:
             raise ValueError(f"empty segment in HTTP route key: {key!r}")
@@ -204,20 +215,18 @@ def _compile_key(record: Mapping[str, Any], key: str) -> tuple[str, _Route, Segm
             greedy = part[1:-2]
         elif part.startswith("{") and part.endswith("}"):
             variables.append((index, part[1:-1]))
-            labels.append(_VARIABLE)
+            labels.append(None)
         else:
-            labels.append(unquote(part))
+            labels.append(sys.intern(unquote(part)))
     route = _Route(record, key, tuple(variables), greedy, len(labels))
-    return method, route, tuple(labels)
+    return sys.intern(method), route, tuple(labels)
 
 
-def _insert(root: _Node, labels: Segments, route: _Route) -> _Node:
+def _insert(root: _Node, labels: Labels) -> _Node:
     """The trie node for ``labels``, creating the nodes on the way."""
     node = root
-    variable_positions = {index for index, _ in route.variables}
-    for index, label in enumerate(labels):
-        is_variable = index in variable_positions
-        node = node.variable_child() if is_variable else node.literal_child(label)
+    for label in labels:
+        node = node.variable_child() if label is None else node.literal_child(label)
     return node
 
 

@@ -6,6 +6,9 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
+
+from propylon.control import plane as plane_module
 from propylon.control.plane import ControlPlane
 from propylon.settings import Settings
 from propylon.store import MemoryStore
@@ -81,3 +84,21 @@ def test_kept_answers_are_per_region() -> None:
     in_west, in_east = asyncio.run(scenario())
     assert len(in_west["items"]) == 1
     assert in_east == {"items": []}
+
+
+def test_kept_answers_are_bounded_by_their_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plane_module, "_READ_CACHE_BYTES", 1000)
+
+    async def scenario() -> tuple[list[Any], int]:
+        control = plane()
+        try:
+            created = [await control.handle("POST", "/v2/apis", "", {}, CREATE) for _ in range(6)]
+            paths = [f"/v2/apis/{json.loads(reply.body)['apiId']}" for reply in created]
+            answers = [await get(control, path) for path in paths + paths]
+            return answers, sum(len(reply.body) for reply in control._reads.values())
+        finally:
+            control.close()
+
+    answers, kept = asyncio.run(scenario())
+    assert answers[:6] == answers[6:]
+    assert 0 < kept <= 1000

@@ -18,22 +18,24 @@ import uvicorn
 
 from propylon.app import create_app
 from propylon.settings import Settings
+from propylon.websocket.quotas import Quotas
 
 READY = re.compile(r"ready on http://([0-9.]+):(\d+)")
 START_TIMEOUT = 20.0
 
 
 @contextmanager
-def threaded_server(settings: Settings) -> Iterator[str]:
-    """Serve ``settings`` on an ephemeral loopback port in a thread; yield the base URL."""
+def threaded_server(settings: Settings, websocket_quotas: Quotas | None = None) -> Iterator[str]:
+    """Serve ``settings`` on an ephemeral loopback port in a thread; yield the base URL.
+    ``websocket_quotas`` replaces AWS's WebSocket limits (small idle timeouts in tests)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     settings = replace(settings, host="127.0.0.1", port=sock.getsockname()[1])
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, websocket_quotas=websocket_quotas),
         loop="uvloop",
         http="httptools",
-        ws="none",
+        ws="websockets-sansio",
         lifespan="on",
         access_log=False,
         proxy_headers=False,

@@ -15,7 +15,10 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from propylon import __version__
+from propylon.control.context import Call, Output, Params
 from propylon.control.plane import ControlPlane, request_id
+from propylon.control.signatures import SignatureCheck
+from propylon.credentials import load_credentials
 from propylon.execute.addressing import is_execute_api
 from propylon.execute.authorizers.iam import IamVerifier
 from propylon.execute.chain import Gateway
@@ -27,6 +30,10 @@ from propylon.functions import FunctionRegistry
 from propylon.settings import Settings
 from propylon.spec.serialize import Reply
 from propylon.store import Store, open_store
+from propylon.websocket.connections import InMemoryConnections
+from propylon.websocket.manage import ManagementApi
+from propylon.websocket.quotas import Quotas
+from propylon.websocket.session import WebSocketDoor
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -88,7 +95,10 @@ def _headers(scope: Scope) -> dict[str, str]:
 class Propylon:
     """The ASGI app. ``create_app`` builds it from settings."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, websocket_quotas: Quotas | None = None
+    ) -> None:
+        credentials = load_credentials(settings)
         self.settings = settings
         self.store = store
         deployed = DeployedApis(store)
@@ -99,7 +109,27 @@ class Propylon:
         )
         http = HttpProxy(ca_bundle=settings.ca_bundle, gateway_port=settings.port)
         logs = LogWriter(settings.logs)
-        self.gateway = Gateway(settings, deployed, functions, http, IamVerifier(), logs)
+        self.signatures = SignatureCheck(credentials) if settings.verify_signatures else None
+        iam = IamVerifier(credentials)
+        self.gateway = Gateway(settings, deployed, functions, http, iam, logs)
+        self._reset_authorizers_cache_in_gateway()
+        connections = InMemoryConnections()
+        self.websockets = WebSocketDoor(self.gateway, connections, websocket_quotas)
+        self.connections_api = ManagementApi(self.gateway, connections, websocket_quotas)
+
+    def _reset_authorizers_cache_in_gateway(self) -> None:
+        """``ResetAuthorizersCache`` checks the stage in the control plane; the cached Lambda
+        authorizer results it clears live in the gateway, which the control plane does not
+        see. Its handler is wrapped here, where both are built."""
+        check_stage = self.control.handlers["ResetAuthorizersCache"]
+        cache = self.gateway.authorizer_cache
+
+        def reset(call: Call, params: Params) -> Output | None:
+            output = check_stage(call, params)
+            cache.reset(params["ApiId"], params["StageName"])
+            return output
+
+        self.control.handlers["ResetAuthorizersCache"] = reset
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -108,7 +138,7 @@ class Propylon:
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         elif kind == "websocket":
-            await send({"type": "websocket.close", "code": 1008})
+            await self.websockets(scope, receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
@@ -117,6 +147,10 @@ class Propylon:
             await send_reply(send, await self._admin(scope["method"], path))
             return
         if is_execute_api(headers.get("host", ""), path):
+            raw = (scope.get("raw_path") or path.encode()).decode("latin-1")
+            if self.connections_api.handles(headers.get("host", ""), raw):
+                await self.connections_api(scope, receive, send)
+                return
             await serve_execute_api(self.gateway, scope, receive, send)
             return
         try:
@@ -125,13 +159,15 @@ class Propylon:
             await send_reply(send, _TOO_LARGE)
             return
         raw_path = scope.get("raw_path") or path.encode()
-        reply = await self.control.handle(
+        request = (
             scope["method"],
             raw_path.decode("latin-1"),
             scope["query_string"].decode("latin-1"),
             headers,
             body,
         )
+        refused = self.signatures and self.signatures.refusal(*request)
+        reply = refused or await self.control.handle(*request)
         await send_reply(send, reply, (b"x-amzn-RequestId", request_id().encode()))
 
     async def _admin(self, method: str, path: str) -> Reply:
@@ -172,5 +208,8 @@ class Propylon:
                 return
 
 
-def create_app(settings: Settings, store: Store | None = None) -> Propylon:
-    return Propylon(settings, store or open_store(settings.store_backend, settings.state_dir))
+def create_app(
+    settings: Settings, store: Store | None = None, websocket_quotas: Quotas | None = None
+) -> Propylon:
+    store = store or open_store(settings.store_backend, settings.state_dir)
+    return Propylon(settings, store, websocket_quotas)

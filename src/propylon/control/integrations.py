@@ -37,6 +37,30 @@ _HTTP_RESPONSE_KEY = re.compile(
 _SUBTYPE_PARAMETER = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _WEBSOCKET_MAPPING_KEY = re.compile(r"integration\.request\.(header|querystring|path)\.[^\s]+")
 _STATUS_CODE = re.compile(r"[1-5][0-9][0-9]")
+# Headers parameter mapping may not touch, in requests or responses (reference 5.1).
+RESERVED_HEADERS = frozenset(
+    {
+        "authorization",
+        "connection",
+        "content-encoding",
+        "content-length",
+        "content-location",
+        "forwarded",
+        "keep-alive",
+        "origin",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "via",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+    }
+)
+RESERVED_PREFIXES = ("access-control-", "apigw-", "x-amz-", "x-amzn-")
 
 
 def _check_type(record: dict[str, Any], protocol: str) -> None:
@@ -92,6 +116,8 @@ def _check_mappings(record: dict[str, Any], protocol: str) -> None:
     for key in record.get("RequestParameters") or {}:
         if not pattern.fullmatch(key):
             raise BadRequestException(f"Invalid mapping expression specified: {key}")
+        if pattern is _HTTP_MAPPING_KEY:
+            _check_header_target(key)
     responses = record.get("ResponseParameters") or {}
     if responses and protocol != "HTTP":
         raise BadRequestException("ResponseParameters are supported only for HTTP APIs")
@@ -101,10 +127,25 @@ def _check_mappings(record: dict[str, Any], protocol: str) -> None:
         for key in mappings:
             if not _HTTP_RESPONSE_KEY.fullmatch(key):
                 raise BadRequestException(f"Invalid mapping expression specified: {key}")
+            _check_header_target(key)
     if record.get("RequestTemplates") and protocol == "HTTP":
         raise BadRequestException("RequestTemplates are supported only for WebSocket APIs")
     if record.get("TlsConfig") and protocol != "HTTP":
         raise BadRequestException("TlsConfig is supported only for HTTP APIs")
+
+
+def _check_header_target(key: str) -> None:
+    """Refuse a mapping of a reserved header, whatever its action."""
+    _, _, target = key.partition(":")
+    location, _, name = target.partition(".")
+    lowered = name.lower()
+    if location == "header" and (
+        lowered in RESERVED_HEADERS or lowered.startswith(RESERVED_PREFIXES)
+    ):
+        raise BadRequestException(
+            "Invalid mapping expression specified: Validation Result: warnings : [], "
+            f"errors : [Operations on header {name} are restricted]"
+        )
 
 
 def check_integration(record: dict[str, Any], protocol: str) -> None:

@@ -191,8 +191,8 @@ def handlers(registry: Registry) -> dict[str, Handler]:
         )
 
     def reset_authorizers_cache(call: Call, params: Params) -> None:
-        # No authorizer results are cached yet (the data plane has no authorizers), so there
-        # is nothing to clear beyond checking the stage, as AWS does.
+        # Checks the stage, as AWS does. The cached results live in the gateway: the app
+        # wraps this handler to clear them (propylon.app).
         registry.find(call, "stages", params)
 
     return {

@@ -9,12 +9,15 @@ A request to an API goes through these steps, in AWS's order (reference §6, "Ev
    When no route matches, a CORS preflight is answered from the API's CORS configuration.
 3. ``integrate``: the route's integration, by type: a local Lambda function with payload 1.0
    or 2.0, or an HTTP backend with the integration's request and response parameter mapping.
-   Timeouts answer 503, failures 500, as AWS does.
+   Timeouts answer 503, failures 500, as AWS does. An HTTP backend's bodies flow through as
+   they come (``body.py``, ``http_proxy.py``); anything else first reads the request body whole
+   (``read_whole_body``, after throttling, before authorization).
 4. CORS headers (when the API has a CORS configuration), then ``apigw-requestid``; gateway
    errors are ``{"message": ...}`` bodies.
 
-Authorizers, throttling and access logs join this list as they land (between 2 and 3, and
-after 4).
+Between 2 and 3: ``throttle``, the account bucket and the route's own bucket when its stage
+limits it (429, ``throttle.py``), then authorization (401 / 403 / 500, ``authorizers/``). Once
+the response is sent, the door writes the stage's access-log line (``access_log.py``).
 Each step reads and writes the one ``Invocation`` context.
 """
 
@@ -25,7 +28,8 @@ import logging
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -35,16 +39,20 @@ from propylon.errors import (
     GatewayInternalError,
     GatewayNotFound,
     GatewayServiceUnavailable,
+    GatewayTooManyRequests,
 )
 from propylon.execute.addressing import Address, select_stage
-from propylon.execute.authorizers import authorize
+from propylon.execute.authorizers import Route, authorize
 from propylon.execute.authorizers.iam import IamVerifier
+from propylon.execute.authorizers.jwks import JwksCache
+from propylon.execute.authorizers.lambda_ import AuthorizerCache
 from propylon.execute.context import Invocation
 from propylon.execute.deployed import CompiledIntegration, CompiledStage, DeployedApis
 from propylon.execute.http_proxy import HttpProxy, IntegrationFailure, IntegrationTimeout
 from propylon.execute.logs import LogWriter
 from propylon.execute.payloads import PAYLOADS, MalformedResponse
 from propylon.execute.routing import RouteMatch
+from propylon.execute.throttle import Throttle
 from propylon.functions import (
     CallerTimeout,
     FunctionError,
@@ -65,6 +73,10 @@ class Response:
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    """The body, or its beginning when ``stream`` is not None."""
+    stream: AsyncGenerator[bytes, None] | None = None
+    """The rest of the body, as an HTTP_PROXY backend sends it; it counts what it yields into
+    ``$context.responseLength`` and raises a ``GatewayError`` if the backend fails midway."""
 
 
 Integration = Callable[
@@ -118,6 +130,7 @@ async def lambda_proxy(
     finally:
         inv.integration_latency = int((time.monotonic() - started) * 1000)
     inv.integration_status = "200"
+    inv.integration_request_id = inv.request_id  # the invocation's id (the function's context)
     try:
         reply = payload.interpret(result)
     except MalformedResponse as exc:
@@ -135,7 +148,9 @@ async def http_proxy(
     mapped = compiled.request_mapping.apply(inv, variables) if compiled.request_mapping else None
     started = time.monotonic()
     try:
-        reply = await gateway.http.forward(inv, integration, uri, mapped)
+        reply = await gateway.http.stream(inv, integration, uri, mapped)
+        if reply.rest is not None and _maps_from_body(compiled, reply.status):
+            reply = await reply.whole()
     except IntegrationTimeout as exc:
         raise GatewayServiceUnavailable(str(exc)) from None
     except IntegrationFailure as exc:
@@ -149,7 +164,46 @@ async def http_proxy(
         status, headers = compiled.response_mapping.apply(
             inv, status, headers, reply.body, variables
         )
-    return Response(status, headers, reply.body)
+    rest = None if reply.rest is None else _counted(inv, reply.rest)
+    return Response(status, headers, reply.body, rest)
+
+
+def _maps_from_body(compiled: CompiledIntegration, status: int) -> bool:
+    mapping = compiled.response_mapping
+    return mapping is not None and mapping.reads_body(status)
+
+
+async def _counted(
+    inv: Invocation, chunks: AsyncGenerator[bytes, None]
+) -> AsyncGenerator[bytes, None]:
+    """``chunks``, their bytes added to ``inv.response_length`` as they pass."""
+    async with aclosing(chunks):
+        try:
+            async for chunk in chunks:
+                inv.response_length += len(chunk)
+                yield chunk
+        except GatewayError as exc:
+            inv.integration_error_message = exc.detail or exc.message
+            raise
+
+
+def _streams_body(stage: CompiledStage, route: Route) -> bool:
+    """Whether the route passes a request body on as it arrives: an HTTP_PROXY integration
+    whose mapping does not read the body, behind no SigV4 check (the signature covers it)."""
+    if route.get("AuthorizationType") == "AWS_IAM":
+        return False
+    target = route.get("Target") or ""
+    compiled = stage.integrations.get(target.removeprefix("integrations/"))
+    if compiled is None or compiled.record.get("IntegrationType") != "HTTP_PROXY":
+        return False
+    return compiled.request_mapping is None or not compiled.request_mapping.reads_body
+
+
+async def read_whole_body(inv: Invocation) -> None:
+    """Read the rest of a body still arriving into ``inv.body`` (413 past 10 MB)."""
+    if inv.body_stream is not None:
+        stream, inv.body_stream = inv.body_stream, None
+        inv.body = await stream.read()
 
 
 INTEGRATIONS: dict[str, Integration] = {"AWS_PROXY": lambda_proxy, "HTTP_PROXY": http_proxy}
@@ -172,7 +226,10 @@ class Gateway:
         self.functions = functions
         self.http = http
         self.iam = iam
+        self.jwks = JwksCache()
+        self.authorizer_cache = AuthorizerCache()
         self.logs = logs
+        self.throttle = Throttle(settings.throttle_rate, settings.throttle_burst)
 
     def resolve(self, address: Address) -> tuple[CompiledStage, str, str, str]:
         """The stage serving the address, its name, the routed path and the account."""
@@ -213,8 +270,13 @@ class Gateway:
             raise GatewayNotFound("no route matches")
         inv.route_key = match.route_key
         inv.path_parameters = match.path_parameters
+        limits = stage.limits.get(match.route_key)
+        if not self.throttle.take(inv.api_id, inv.stage, match.route_key, limits):
+            raise GatewayTooManyRequests(f"route {match.route_key} is throttled")
+        if inv.body_stream is not None and not _streams_body(stage, match.route):
+            await read_whole_body(inv)
         if match.route.get("AuthorizationType", "NONE") != "NONE":
-            await authorize(self, inv, stage, match.route)
+            await self._authorize(inv, stage, match.route)
         target = match.route.get("Target") or ""
         compiled = stage.integrations.get(target.removeprefix("integrations/"))
         if compiled is None:
@@ -223,11 +285,32 @@ class Gateway:
         step = INTEGRATIONS.get(kind)
         if step is None:
             raise GatewayInternalError(f"{kind} integrations are not served yet")
-        return await step(self, inv, stage, compiled)
+        try:
+            response = await step(self, inv, stage, compiled)
+        except GatewayError as exc:
+            inv.integration_error_message = exc.detail or exc.message
+            raise
+        inv.integration_response_status = response.status
+        return response
+
+    async def _authorize(self, inv: Invocation, stage: CompiledStage, route: Route) -> None:
+        """The authorization step, timed and its outcome kept for ``$context.authorize.*``."""
+        started = time.monotonic()
+        try:
+            await authorize(self, inv, stage, route)
+        except GatewayError as exc:
+            inv.authorize_status = exc.status
+            inv.authorizer_error = exc.detail or exc.message
+            raise
+        else:
+            inv.authorize_status = 200
+        finally:
+            inv.authorize_latency = int((time.monotonic() - started) * 1000)
 
     async def aclose(self) -> None:
         await self.functions.aclose()
         await self.http.aclose()
+        await self.jwks.aclose()
         self.logs.close()
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from propylon.execute.body import RequestBody
+
 
 @dataclass(slots=True)
 class Invocation:
@@ -33,6 +35,7 @@ class Invocation:
     headers: list[tuple[str, str]]
     """Request headers in order, names lower-cased, repeats kept."""
     body: bytes
+    """The whole body once ``body_stream`` is None; empty until then."""
     source_ip: str
     """``$context.identity.sourceIp``: the TCP peer."""
     protocol: str
@@ -52,6 +55,9 @@ class Invocation:
     request_time_epoch: int
     """``$context.requestTimeEpoch``, in milliseconds."""
     stage_variables: dict[str, str] = field(default_factory=dict)
+    body_stream: RequestBody | None = None
+    """The rest of a body the client was still sending when the chain started; None once
+    ``body`` holds it all (``propylon.execute.body``)."""
     route_key: str = "-"
     """``$context.routeKey``: the matched route's key; ``-`` before (or without) a match."""
     path_parameters: dict[str, str] = field(default_factory=dict)
@@ -70,6 +76,25 @@ class Invocation:
     integration_error_message: str = "-"
     error_message: str = "-"
     """``$context.error.message``: the gateway's own error message, if it answered one."""
+    integration_response_status: int | None = None
+    """``$context.integration.status``: the status the integration answered (for Lambda, the
+    function's ``statusCode``); None when no integration answered."""
+    integration_request_id: str | None = None
+    """``$context.awsEndpointRequestId`` / ``integration.requestId``: the id of the call the
+    integration made (a Lambda invocation's request id), None when there is none."""
+    authorizer_error: str | None = None
+    """``$context.authorizer.error``: why the authorization step refused or failed."""
+    authorize_status: int | None = None
+    """``$context.authorize.status`` (``authorizer.status``): 200 when the authorization step
+    let the request through, else the status it answered; None for routes without one."""
+    authorize_latency: int | None = None
+    """``$context.authorize.latency`` (``authorizer.latency``): the authorization step's time,
+    in milliseconds; None for routes without one."""
+    response_latency: int | None = None
+    """``$context.responseLatency``: milliseconds from receipt until the response was sent."""
+    base_path_matched: str | None = None
+    """``$context.customDomain.basePathMatched``: the API mapping key a custom-domain request
+    matched; None on the default endpoint."""
 
     @property
     def domain_prefix(self) -> str:

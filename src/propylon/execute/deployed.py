@@ -16,6 +16,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from propylon.execute.access_log import StageAccessLog, compile_access_log
 from propylon.execute.authorizers import Authorizer, compile_authorizer
 from propylon.execute.cors import Cors, compile_cors
 from propylon.execute.mapping import (
@@ -26,7 +27,10 @@ from propylon.execute.mapping import (
     compile_response_mapping,
 )
 from propylon.execute.routing import RouteTable, compile_routes
+from propylon.execute.throttle import Limits, stage_limits
 from propylon.store import Key, Record, Store
+from propylon.websocket.routes import WsRoutes
+from propylon.websocket.routes import compile_routes as compile_websocket_routes
 
 log = logging.getLogger("propylon.execute")
 
@@ -47,6 +51,12 @@ class CompiledStage:
     integrations: Mapping[str, CompiledIntegration]
     authorizers: Mapping[str, Authorizer]
     cors: Cors | None
+    limits: Mapping[str, Limits]
+    """Route key → throttling limits, for the routes the stage limits (see ``throttle``)."""
+    access_log: StageAccessLog | None
+    """The stage's access log; None when it has no ``AccessLogSettings``."""
+    websocket: WsRoutes | None = None
+    """A WebSocket API's routes by key and its route selection expression (None for HTTP)."""
 
     @property
     def api(self) -> Record:
@@ -85,11 +95,13 @@ def compile_integration(record: Record) -> CompiledIntegration:
 
 
 def compile_stage(stage: Record, snapshot: Record) -> CompiledStage:
+    websocket = snapshot["Api"].get("ProtocolType") == "WEBSOCKET"
     return CompiledStage(
         name=stage["StageName"],
         stage=stage,
         snapshot=snapshot,
-        routes=compile_routes(snapshot.get("routes", ())),
+        routes=compile_routes(() if websocket else snapshot.get("routes", ())),
+        websocket=compile_websocket_routes(snapshot) if websocket else None,
         integrations={
             i["IntegrationId"]: compile_integration(i) for i in snapshot.get("integrations", ())
         },
@@ -97,6 +109,8 @@ def compile_stage(stage: Record, snapshot: Record) -> CompiledStage:
             a["AuthorizerId"]: compile_authorizer(a) for a in snapshot.get("authorizers", ())
         },
         cors=compile_cors(snapshot["Api"].get("CorsConfiguration")),
+        limits=stage_limits(stage, (r["RouteKey"] for r in snapshot.get("routes", ()))),
+        access_log=compile_access_log(stage.get("AccessLogSettings")),
     )
 
 

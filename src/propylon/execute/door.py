@@ -1,17 +1,27 @@
 """The execute-api door: from an ASGI HTTP request to the chain and back.
 
-It finds the API and stage (``Gateway.resolve``), reads the body (10 MB at most, reference
-§13.1), builds the request's ``Invocation`` and sends what the chain answers.
+It finds the API and stage (``Gateway.resolve``), takes the first part of the body, builds the
+request's ``Invocation`` and sends what the chain answers.
+
+A body that arrived whole with the request is the ``Invocation``'s body at once; the rest of a
+longer one stays on the connection for the chain to read whole or stream
+(``propylon.execute.body``). A ``Content-Length`` over 10 MB is refused with 413 before any of
+it is read (reference §13.1). An answer whose body is still coming from an HTTP backend
+(``Response.stream``) is sent chunk by chunk; should the backend fail once it has started, the
+error is raised to the server, which drops the connection: the client sees an answer cut short,
+never one that looks complete.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, MutableMapping
+from contextlib import aclosing
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from propylon.errors import GatewayError, GatewayNotFound, GatewayPayloadTooLarge
+from propylon.errors import GatewayError, GatewayNotFound, GatewayPayloadTooLarge, PropylonError
 from propylon.execute.addressing import locate
+from propylon.execute.body import MAX_BODY, RequestBody
 from propylon.execute.chain import Gateway, Response, error_response, now, request_id
 from propylon.execute.context import Invocation
 
@@ -19,24 +29,27 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
-MAX_BODY = 10 * 1024 * 1024
+
+class ResponseAborted(PropylonError):
+    """The backend failed after its answer had started: the connection has to be dropped."""
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise GatewayPayloadTooLarge("the request body is larger than 10 MB")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+async def _take_body(
+    receive: Receive, headers: list[tuple[str, str]]
+) -> tuple[bytes, RequestBody | None]:
+    """The body if it came whole with the request, else ``b""`` and the rest to read."""
+    message = await receive()
+    if message["type"] != "http.request":
+        return b"", None
+    chunk: bytes = message.get("body", b"")
+    if not message.get("more_body", False):
+        if len(chunk) > MAX_BODY:
+            raise GatewayPayloadTooLarge("the request body is over 10 MB")
+        return chunk, None
+    declared = next((value for name, value in headers if name == "content-length"), "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise GatewayPayloadTooLarge(f"the request declares a body of {declared} bytes")
+    return b"", RequestBody(receive, chunk)
 
 
 # The gateway frames every answer itself: an integration's own Content-Length (or a second Date
@@ -45,6 +58,9 @@ _FRAMING = frozenset({"content-length", "date"})
 
 
 async def _send(send: Send, response: Response) -> None:
+    if response.stream is not None:
+        await _stream(send, response, response.stream)
+        return
     headers = [
         (name.encode("latin-1"), value.encode("latin-1"))
         for name, value in response.headers
@@ -53,6 +69,29 @@ async def _send(send: Send, response: Response) -> None:
     headers.append((b"content-length", str(len(response.body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
+
+
+async def _stream(send: Send, response: Response, rest: AsyncGenerator[bytes, None]) -> None:
+    """An answer whose body is still arriving, sent as it comes: framed by the backend's own
+    ``Content-Length`` when it gave one, else chunked."""
+    length = next((v for n, v in response.headers if n.lower() == "content-length"), None)
+    headers = [
+        (name.encode("latin-1"), value.encode("latin-1"))
+        for name, value in response.headers
+        if name.lower() not in _FRAMING
+    ]
+    if length is not None:
+        headers.append((b"content-length", length.encode("latin-1")))
+    async with aclosing(rest):
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        message = {"type": "http.response.body", "body": response.body, "more_body": True}
+        await send(message)
+        try:
+            async for chunk in rest:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except GatewayError as exc:
+            raise ResponseAborted(f"the answer was cut short: {exc.detail or exc}") from exc
+    await send({"type": "http.response.body", "body": b""})
 
 
 def _invocation(
@@ -91,7 +130,7 @@ async def serve_execute_api(gateway: Gateway, scope: Scope, receive: Receive, se
         if address is None:
             raise GatewayNotFound("no API at this address")
         stage, stage_name, route_path, account = gateway.resolve(address)
-        body = await _read_body(receive)
+        body, rest = await _take_body(receive, headers)
     except GatewayError as exc:
         response = error_response(exc)
         response.headers.append(("apigw-requestid", request_id()))
@@ -101,4 +140,9 @@ async def serve_execute_api(gateway: Gateway, scope: Scope, receive: Receive, se
     inv.api_id, inv.account_id, inv.stage = address.api_id, account, stage_name
     inv.route_path = route_path
     inv.stage_variables = stage.stage_variables
-    await _send(send, await gateway.serve(inv, stage))
+    inv.body_stream = rest
+    try:
+        await _send(send, await gateway.serve(inv, stage))
+    finally:  # the access log comes after the answer, never before it
+        if stage.access_log is not None:
+            stage.access_log.write(gateway.logs, inv)

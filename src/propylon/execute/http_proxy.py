@@ -1,4 +1,4 @@
-"""The HTTP_PROXY integration: forward a request to an HTTP backend, return its answer whole.
+"""The HTTP_PROXY integration: forward a request to an HTTP backend and pass its answer on.
 
 How it works
 ------------
@@ -27,20 +27,32 @@ goes to the URI's host, the TLS handshake sends that name as SNI and the certifi
 it. aiohttp keys its pool on it too, so a connection verified for one name is never reused for
 another.
 
+Bodies flow through (``stream``). A request body the client is still sending
+(``Invocation.body_stream``) goes to the backend chunk by chunk as it arrives, with the client's
+``Content-Length`` when it gave one, else chunked; crossing 10 MB breaks the upload and raises
+the body's own :class:`GatewayPayloadTooLarge` (413). A reply body of known length up to 64 KB
+is read whole, not worth streaming: ``UpstreamReply.body``. Any other reply is returned as soon
+as its headers have arrived, with whatever body came with them, and the rest follows from
+``UpstreamReply.rest`` as the backend sends it; the connection goes back to the pool once the
+last chunk is read.
+``forward`` reads the whole reply, for callers that need it.
+
 The whole exchange, from connecting to the last byte of the body, runs under the integration's
 ``TimeoutInMillis``. Running out raises :class:`IntegrationTimeout` (503); a backend that cannot be
 reached or spoken to (refused, DNS, TLS, reset, malformed answer) raises
-:class:`IntegrationFailure` (500) (reference 4.4 and 6). Any status the backend answers, 4xx and
-5xx included, is a reply, not an error.
+:class:`IntegrationFailure` (500) (reference 4.4 and 6); from ``rest`` too, once the answer has
+started. Any status the backend answers, 4xx and 5xx included, is a reply, not an error.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import ipaddress
 import re
 import ssl
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +63,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from propylon.errors import GatewayInternalError, GatewayServiceUnavailable
+from propylon.execute.body import RequestBody
 from propylon.execute.context import Invocation
 from propylon.execute.mapping import MappedRequest
 
@@ -66,6 +79,8 @@ _NOT_FORWARDED = frozenset(
     {"host", "content-length", "expect", "x-forwarded-proto", "x-forwarded-port", "forwarded"}
 )
 _AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
+_SMALL_BODY = 64 * 1024  # a reply body this short, of known length, is read whole at once
+_SMALL_UPLOAD = 1024 * 1024  # a whole request body longer than this is sent in pieces
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _GREEDY = re.compile(r"\{([^{}]+)\+\}")
 _SEGMENT_SAFE = "!$&'()*+,;=:@"  # RFC 3986 pchar, besides unreserved
@@ -83,11 +98,23 @@ class IntegrationFailure(GatewayInternalError):
 
 @dataclass(frozen=True, slots=True)
 class UpstreamReply:
-    """The backend's answer: header names lower-case, repeats kept, body read in full."""
+    """The backend's answer: header names lower-case, repeats kept."""
 
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    """The body, or its beginning when ``rest`` is not None."""
+    rest: AsyncGenerator[bytes, None] | None = None
+    """The rest of the body as the backend sends it (to be read to the end or closed); None
+    when ``body`` is all of it."""
+
+    async def whole(self) -> UpstreamReply:
+        """This reply with its body read to the end."""
+        if self.rest is None:
+            return self
+        async with aclosing(self.rest) as rest:
+            chunks = [self.body, *[chunk async for chunk in rest]]
+        return UpstreamReply(self.status, self.headers, b"".join(chunks))
 
 
 class HttpProxy:
@@ -123,48 +150,48 @@ class HttpProxy:
         uri: str,
         mapped: MappedRequest | None = None,
     ) -> UpstreamReply:
-        """Send ``inv`` to ``uri`` (stage variables already substituted) and return the reply;
-        ``mapped`` is the request as the integration's parameter mapping changed it."""
+        """Send ``inv`` to ``uri`` (stage variables already substituted) and return the whole
+        reply; ``mapped`` is the request as the integration's parameter mapping changed it."""
+        return await (await self.stream(inv, integration, uri, mapped)).whole()
+
+    async def stream(
+        self,
+        inv: Invocation,
+        integration: Mapping[str, Any],
+        uri: str,
+        mapped: MappedRequest | None = None,
+    ) -> UpstreamReply:
+        """As :meth:`forward`, but the reply comes back as soon as its headers have arrived,
+        the rest of its body in ``rest``."""
         method = integration.get("IntegrationMethod") or "ANY"
         timeout_ms = integration.get("TimeoutInMillis") or DEFAULT_TIMEOUT_MS
         server_name = (integration.get("TlsConfig") or {}).get("ServerNameToVerify")
-        try:
+        deadline = asyncio.get_running_loop().time() + timeout_ms / 1000
+        failures = _Failures(uri, timeout_ms, inv.body_stream)
+        with failures:
             url = URL(backend_url(inv, uri, mapped), encoded=True)
-            async with asyncio.timeout(timeout_ms / 1000):
-                return await self._exchange(
+            headers = forwarded_headers(inv, self._forwarded(inv), mapped)
+            async with asyncio.timeout_at(deadline):
+                response = await self._client().request(
                     inv.http_method if method == "ANY" else method,
                     url,
-                    forwarded_headers(inv, self._forwarded(inv), mapped),
-                    inv.body,
-                    server_name,
+                    headers=headers,
+                    data=_request_body(inv, headers),
+                    server_hostname=server_name,
+                    skip_auto_headers=_AUTO_HEADERS,
+                    allow_redirects=False,
                 )
-        except TimeoutError:  # before OSError: aiohttp's timeouts are both
-            raise IntegrationTimeout(f"no answer from {uri} within {timeout_ms} ms") from None
-        except (aiohttp.ClientError, OSError, ValueError) as error:
-            raise IntegrationFailure(f"{type(error).__name__}: {error}") from error
-
-    async def _exchange(
-        self,
-        method: str,
-        url: URL,
-        headers: CIMultiDict[str],
-        body: bytes,
-        server_name: str | None,
-    ) -> UpstreamReply:
-        async with self._client().request(
-            method,
-            url,
-            headers=headers,
-            data=body or None,
-            server_hostname=server_name,
-            skip_auto_headers=_AUTO_HEADERS,
-            allow_redirects=False,
-        ) as response:
-            content = await response.read()
-            raw = [
-                (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.raw_headers
-            ]
-        return UpstreamReply(response.status, without_hop_by_hop(raw), content)
+                try:
+                    first = await _first_part(response)
+                except BaseException:
+                    response.close()
+                    raise
+        raw = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.raw_headers]
+        status, answered = response.status, without_hop_by_hop(raw)
+        if response.content.at_eof():
+            response.release()
+            return UpstreamReply(status, answered, first)
+        return UpstreamReply(status, answered, first, _rest(response, deadline, failures))
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -193,6 +220,104 @@ class HttpProxy:
             ("x-forwarded-port", self._gateway_port),
             ("forwarded", forwarded),
         ]
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        body: bytes,
+        headers: Iterable[tuple[str, str]] = (),
+        timeout_ms: int | None = None,
+    ) -> UpstreamReply:
+        """Send a request the caller built whole (a WebSocket integration's): ``body`` and
+        ``headers`` as given, to ``url`` as written. Timeouts and failures are raised as
+        :meth:`forward` raises them."""
+        timeout_ms = timeout_ms or DEFAULT_TIMEOUT_MS
+        try:
+            async with (
+                asyncio.timeout(timeout_ms / 1000),
+                self._client().request(
+                    method,
+                    URL(url, encoded=True),
+                    headers=CIMultiDict(headers),
+                    data=body or None,
+                    skip_auto_headers=_AUTO_HEADERS,
+                    allow_redirects=False,
+                ) as response,
+            ):
+                content = await response.read()
+                raw = [
+                    (k.decode("latin-1").lower(), v.decode("latin-1"))
+                    for k, v in response.raw_headers
+                ]
+        except TimeoutError:
+            raise IntegrationTimeout(f"no answer from {url} within {timeout_ms} ms") from None
+        except (aiohttp.ClientError, OSError, ValueError) as error:
+            raise IntegrationFailure(f"{type(error).__name__}: {error}") from error
+        return UpstreamReply(response.status, without_hop_by_hop(raw), content)
+
+
+class _Failures:
+    """Turns aiohttp's and the socket's exceptions into the gateway's, for one exchange."""
+
+    __slots__ = ("body", "timeout_ms", "uri")
+
+    def __init__(self, uri: str, timeout_ms: int, body: RequestBody | None) -> None:
+        self.uri = uri
+        self.timeout_ms = timeout_ms
+        self.body = body
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> None:
+        if isinstance(error, TimeoutError):  # before OSError: aiohttp's timeouts are both
+            message = f"no answer from {self.uri} within {self.timeout_ms} ms"
+            raise IntegrationTimeout(message) from None
+        if isinstance(error, aiohttp.ClientError | OSError | ValueError):
+            if self.body is not None and self.body.error is not None:
+                raise self.body.error from None  # the upload broke on our side
+            raise IntegrationFailure(f"{type(error).__name__}: {error}") from error
+
+
+async def _first_part(response: aiohttp.ClientResponse) -> bytes:
+    """A short body of known length whole (not worth streaming), else what has arrived."""
+    length = response.content_length
+    if length is not None and length <= _SMALL_BODY:
+        return await response.read()
+    return response.content.read_nowait()
+
+
+def _request_body(inv: Invocation, headers: CIMultiDict[str]) -> Any:
+    """What aiohttp sends: the body, or its chunks as the client sends them, with the client's
+    ``Content-Length`` when it gave one (else aiohttp sends them chunked)."""
+    if inv.body_stream is None:
+        if len(inv.body) > _SMALL_UPLOAD:  # written in pieces, not in one go
+            return io.BytesIO(inv.body)
+        return inv.body or None
+    length = inv.header("content-length")
+    if length is not None:
+        headers["content-length"] = length
+    return inv.body_stream.chunks()
+
+
+async def _rest(
+    response: aiohttp.ClientResponse, deadline: float, failures: _Failures
+) -> AsyncGenerator[bytes, None]:
+    """The rest of a reply's body, chunk by chunk; the connection is pooled again after the
+    last one, and closed when the reader stops early or the backend fails."""
+    try:
+        while True:
+            with failures:
+                async with asyncio.timeout_at(deadline):
+                    chunk = await response.content.readany()
+            if not chunk:  # the end of the body
+                break
+            yield chunk
+    except BaseException:
+        response.close()
+        raise
+    response.release()
 
 
 def backend_url(inv: Invocation, uri: str, mapped: MappedRequest | None = None) -> str:

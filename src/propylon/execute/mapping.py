@@ -168,6 +168,12 @@ class RequestMapping:
     query: tuple[Action, ...] = ()
     path: Template | None = None
 
+    @property
+    def reads_body(self) -> bool:
+        """Whether a value reads ``$request.body``: the body must then be read whole."""
+        templates = [action.value for action in (*self.headers, *self.query)]
+        return any(t.reads_body for t in (*templates, self.path) if t is not None)
+
     def apply(self, inv: Invocation, stage_variables: Mapping[str, str]) -> MappedRequest:
         scope = Scope(inv, stage_variables)
         query = _edited(inv.query, self.query, scope, fold=False)
@@ -237,6 +243,14 @@ class ResponseMapping:
     """An integration's compiled ``ResponseParameters``, by exact backend status."""
 
     by_status: Mapping[int, ResponseRules]
+
+    def reads_body(self, status: int) -> bool:
+        """Whether a value for ``status`` reads ``$response.body``: it must be read whole."""
+        rules = self.by_status.get(status)
+        if rules is None:
+            return False
+        templates = [action.value for action in rules.headers]
+        return any(t.reads_body for t in (*templates, rules.status) if t is not None)
 
     def apply(
         self,

@@ -84,6 +84,8 @@ class Expression:
     read: Reader
     encode_for_path: Callable[[Scope, str], str] | None = None
     """How the value is percent-encoded in ``overwrite:path``; default: ``/`` kept."""
+    reads_body: bool = False
+    """Whether it reads a body: a request or response that must then be read whole."""
 
     def path_text(self, scope: Scope) -> str:
         value = self.read(scope)
@@ -154,8 +156,8 @@ def _whole_body(source: str) -> Reader:
 def _body(source: str) -> Callable[[str], Expression]:
     def compile_body(argument: str) -> Expression:
         if not argument:
-            return Expression(_whole_body(source))
-        return Expression(_json_path(source, argument))
+            return Expression(_whole_body(source), reads_body=True)
+        return Expression(_json_path(source, argument), reads_body=True)
 
     return compile_body
 
@@ -301,6 +303,10 @@ class Template:
     def render_path(self, scope: Scope) -> str:
         """For ``overwrite:path``: static text as written, values percent-encoded."""
         return "".join(p if isinstance(p, str) else p.path_text(scope) for p in self.parts)
+
+    @property
+    def reads_body(self) -> bool:
+        return any(isinstance(p, Expression) and p.reads_body for p in self.parts)
 
     @property
     def static(self) -> str | None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -117,9 +118,18 @@ def test_error_carries_its_code_and_the_model_status(
     assert json.loads(reply.body) == {"message": "Invalid API identifier specified"}
 
 
-def test_every_error_class_maps_to_an_error_shape_of_the_model() -> None:
-    codes = {cls.code for cls in ControlPlaneError.__subclasses__()}
-    assert codes <= set(error_statuses("apigatewayv2"))
+@pytest.mark.parametrize(
+    ("service", "module"),
+    [
+        ("apigatewayv2", "propylon.errors"),
+        ("apigatewaymanagementapi", "propylon.websocket.manage"),
+    ],
+)
+def test_every_error_class_maps_to_an_error_shape_of_its_model(service: str, module: str) -> None:
+    importlib.import_module(module)
+    classes = [cls for cls in ControlPlaneError.__subclasses__() if cls.__module__ == module]
+    assert classes
+    assert {cls.code for cls in classes} <= set(error_statuses(service))
 
 
 def test_error_code_unknown_to_the_model_answers_400() -> None:

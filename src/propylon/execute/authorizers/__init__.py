@@ -71,3 +71,12 @@ async def authorize(gateway: Gateway, inv: Invocation, stage: CompiledStage, rou
     if authorizer is None:
         raise GatewayInternalError(f"route {route.get('RouteKey')} has no authorizer")
     await authorizer.authorize(gateway, inv, route)
+
+
+from propylon.execute.authorizers.jwt import JwtAuthorizer  # noqa: E402  (needs Route)
+
+AUTHORIZER_TYPES["JWT"] = JwtAuthorizer
+
+from propylon.execute.authorizers.lambda_ import LambdaAuthorizer  # noqa: E402
+
+AUTHORIZER_TYPES["REQUEST"] = LambdaAuthorizer

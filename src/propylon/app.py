@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -201,11 +202,23 @@ class Propylon:
                 # collection the request path triggers.
                 gc.freeze()
                 await send({"type": "lifespan.startup.complete"})
+                threading.Thread(target=_preload, name="propylon-preload", daemon=True).start()
             elif message["type"] == "lifespan.shutdown":
                 self.control.close()
                 await self.gateway.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _preload() -> None:
+    """Import what the data plane loads on first use (aiohttp for HTTP integrations and JWKS,
+    PyJWT with cryptography for tokens), once the server is up: start-up does not wait for
+    them, and the first request that needs them seldom does."""
+    try:
+        import aiohttp  # noqa: F401
+        import jwt.algorithms  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - both are dependencies
+        log.warning("cannot preload %s", exc.name)
 
 
 def create_app(

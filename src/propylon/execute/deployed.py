@@ -79,9 +79,12 @@ class DeployedApi:
     stages: Mapping[str, CompiledStage]
 
 
-def compile_integration(record: Record) -> CompiledIntegration:
-    """An integration with its parameter mappings compiled. AWS service integrations (with an
-    ``IntegrationSubtype``) use ``RequestParameters`` for the action's own parameters."""
+def compile_integration(record: Record, websocket: bool = False) -> CompiledIntegration:
+    """An integration with its HTTP API parameter mappings compiled. AWS service integrations
+    (with an ``IntegrationSubtype``) use ``RequestParameters`` for the action's own parameters;
+    WebSocket integrations map with their own expressions (``propylon.websocket``)."""
+    if websocket:
+        return CompiledIntegration(record, None, None)
     requests = None if record.get("IntegrationSubtype") else record.get("RequestParameters")
     try:
         return CompiledIntegration(
@@ -103,7 +106,8 @@ def compile_stage(stage: Record, snapshot: Record) -> CompiledStage:
         routes=compile_routes(() if websocket else snapshot.get("routes", ())),
         websocket=compile_websocket_routes(snapshot) if websocket else None,
         integrations={
-            i["IntegrationId"]: compile_integration(i) for i in snapshot.get("integrations", ())
+            i["IntegrationId"]: compile_integration(i, websocket)
+            for i in snapshot.get("integrations", ())
         },
         authorizers={
             a["AuthorizerId"]: compile_authorizer(a) for a in snapshot.get("authorizers", ())

@@ -55,10 +55,9 @@ from collections.abc import AsyncGenerator, Iterable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import aiohttp
 from multidict import CIMultiDict
 from yarl import URL
 
@@ -66,6 +65,12 @@ from propylon.errors import GatewayInternalError, GatewayServiceUnavailable
 from propylon.execute.body import RequestBody
 from propylon.execute.context import Invocation
 from propylon.execute.mapping import MappedRequest
+
+if TYPE_CHECKING:  # imported with the first session: aiohttp costs 0.2 s at start-up
+    import aiohttp
+
+_UPSTREAM_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError)
+"""What an exchange with a backend fails with; aiohttp's ClientError joins when it loads."""
 
 DEFAULT_TIMEOUT_MS = 30_000
 """``TimeoutInMillis`` when the integration has none (reference 4.1)."""
@@ -130,7 +135,10 @@ class HttpProxy:
         connection_limit: int = 1000,
     ) -> None:
         """``gateway_*`` describe the listening side for ``X-Forwarded-*`` and ``Forwarded``."""
-        self._ssl = _ssl_context(ca_bundle)
+        # The system trust store loads with the first session; a bundle is read now, so that a
+        # bad --ca-bundle stops start-up.
+        self._ca_bundle = ca_bundle
+        self._ssl = _ssl_context(ca_bundle) if ca_bundle is not None else None
         self._gateway_address = gateway_address
         self._gateway_port = str(gateway_port)
         self._gateway_scheme = gateway_scheme
@@ -195,6 +203,12 @@ class HttpProxy:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
+            global _UPSTREAM_ERRORS
+            import aiohttp
+
+            _UPSTREAM_ERRORS = (aiohttp.ClientError, OSError, ValueError)
+            if self._ssl is None:
+                self._ssl = _ssl_context(None)
             connector = aiohttp.TCPConnector(ssl=self._ssl, limit=self._connection_limit)
             self._session = aiohttp.ClientSession(
                 connector=connector,
@@ -252,7 +266,7 @@ class HttpProxy:
                 ]
         except TimeoutError:
             raise IntegrationTimeout(f"no answer from {url} within {timeout_ms} ms") from None
-        except (aiohttp.ClientError, OSError, ValueError) as error:
+        except _UPSTREAM_ERRORS as error:
             raise IntegrationFailure(f"{type(error).__name__}: {error}") from error
         return UpstreamReply(response.status, without_hop_by_hop(raw), content)
 
@@ -274,7 +288,7 @@ class _Failures:
         if isinstance(error, TimeoutError):  # before OSError: aiohttp's timeouts are both
             message = f"no answer from {self.uri} within {self.timeout_ms} ms"
             raise IntegrationTimeout(message) from None
-        if isinstance(error, aiohttp.ClientError | OSError | ValueError):
+        if isinstance(error, _UPSTREAM_ERRORS):
             if self.body is not None and self.body.error is not None:
                 raise self.body.error from None  # the upload broke on our side
             raise IntegrationFailure(f"{type(error).__name__}: {error}") from error

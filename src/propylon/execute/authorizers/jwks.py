@@ -23,13 +23,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import aiohttp
-import jwt
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
-from jwt.algorithms import RSAAlgorithm
+if TYPE_CHECKING:  # imported on first use: aiohttp and PyJWT cost a quarter second at start-up
+    import aiohttp
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 log = logging.getLogger("propylon.execute")
 
@@ -55,6 +54,10 @@ class SigningKey:
 
 def parse_jwks(document: Any) -> dict[str, SigningKey]:
     """The RSA signing keys of a JWK set by ``kid``; other and unreadable keys are skipped."""
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from jwt.algorithms import RSAAlgorithm
+
     entries = document.get("keys") if isinstance(document, dict) else None
     keys: dict[str, SigningKey] = {}
     for entry in entries if isinstance(entries, list) else ():
@@ -174,6 +177,8 @@ class JwksCache:
         return url
 
     async def _http_json(self, url: str) -> Any:
+        import aiohttp
+
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=FETCH_TIMEOUT)

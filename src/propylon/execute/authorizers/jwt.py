@@ -34,9 +34,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import jwt
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-
 from propylon.errors import GatewayForbidden, GatewayUnauthorized
 from propylon.execute.authorizers import Route
 from propylon.execute.authorizers.jwks import ALGORITHMS, JwksCache, KeysUnavailable
@@ -44,6 +41,8 @@ from propylon.execute.context import Invocation
 from propylon.store import Record
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
     from propylon.execute.chain import Gateway
 
 _SOURCE = re.compile(r"\$request\.(header|querystring)\.(.+)")
@@ -107,6 +106,8 @@ class IdentitySource:
 
 def unverified_header(token: str) -> tuple[str, str]:
     """The token's ``alg`` (one AWS accepts) and ``kid``, before anything is fetched."""
+    import jwt  # on first use: see jwks.py
+
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
@@ -121,6 +122,8 @@ def unverified_header(token: str) -> tuple[str, str]:
 
 def verified_claims(token: str, key: RSAPublicKey, algorithm: str) -> dict[str, Any]:
     """The token's claims, once ``key`` has verified its signature with ``algorithm``."""
+    import jwt
+
     try:
         decoded = jwt.PyJWS().decode_complete(token, key, algorithms=[algorithm])
     except jwt.InvalidSignatureError:

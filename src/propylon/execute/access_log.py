@@ -243,8 +243,7 @@ def _claims(inv: Invocation) -> Mapping[str, Any]:
 
 
 def _principal_id(inv: Invocation) -> object | None:
-    authorizer = inv.authorizer or {}
-    return authorizer.get("principalId") or _kind(inv, "lambda").get("principalId")
+    return inv.principal_id or _kind(inv, "lambda").get("principalId")
 
 
 def _cognito(inv: Invocation, name: str) -> object | None:

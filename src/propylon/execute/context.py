@@ -64,6 +64,8 @@ class Invocation:
     authorizer: dict[str, Any] | None = None
     """What an authorizer returned, in the 2.0 event's shape (``{"jwt": ...}``,
     ``{"lambda": ...}``, ``{"iam": ...}``); None for routes without authorization."""
+    principal_id: str | None = None
+    """``$context.authorizer.principalId``: what a Lambda authorizer's policy answer named."""
 
     # --- the outcome -------------------------------------------------------------------
     status: int = 0

@@ -217,6 +217,10 @@ def test_jwt_claims_and_lambda_context_values() -> None:
 def test_principal_id_comes_from_the_lambda_authorizer() -> None:
     line = render("$context.authorizer.principalId", authorizer={"lambda": {"principalId": "p"}})
     assert line == "p"
+    answered = render(
+        "$context.authorizer.principalId", authorizer={"lambda": {}}, principal_id="user-7"
+    )
+    assert answered == "user-7"
 
 
 def test_the_longest_known_name_wins_and_the_rest_is_text() -> None:

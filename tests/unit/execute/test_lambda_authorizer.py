@@ -175,6 +175,7 @@ def test_policy_response_verdict_follows_the_policy() -> None:
     assert verdict.allows(ARN)
     assert not verdict.allows(ARN.replace("GET", "DELETE"))
     assert verdict.context == {"user": "alice"}
+    assert verdict.principal_id == "user"
 
 
 def test_a_policy_response_without_a_policy_is_invalid() -> None:

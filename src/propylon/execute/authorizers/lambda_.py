@@ -273,6 +273,7 @@ class LambdaAuthorizer:
         if not verdict.allows(arn):
             raise GatewayForbidden(f"authorizer {self.authorizer_id} denied {arn}")
         inv.authorizer = {"lambda": verdict.context}
+        inv.principal_id = verdict.principal_id
 
     async def _ask(
         self, gateway: Gateway, inv: Invocation, arn: str, identity: Identity

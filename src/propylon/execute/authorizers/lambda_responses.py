@@ -116,6 +116,8 @@ class Verdict:
     context_json: str
     authorized: bool = False
     policy: Policy | None = None
+    principal_id: str | None = None
+    """The policy response's ``principalId`` (``$context.authorizer.principalId``)."""
 
     def allows(self, arn: str) -> bool:
         return self.authorized if self.policy is None else self.policy.allows(arn)
@@ -156,7 +158,9 @@ def policy_reader(reserved: frozenset[str]) -> Callable[[Any], Verdict]:
         if not isinstance(result, dict):
             raise InvalidResponse("the policy response is not an object")
         policy = parse_policy(result.get("policyDocument"))
-        return Verdict(_context_json(result, reserved), policy=policy)
+        principal = result.get("principalId")
+        principal_id = None if principal is None else str(principal)
+        return Verdict(_context_json(result, reserved), policy=policy, principal_id=principal_id)
 
     return read
 

@@ -117,11 +117,11 @@ class InProcessInvoker:
         if self._closed:
             raise RuntimeError(f"invoker for {self.spec.name!r} is closed")
         loaded = self._loaded or await self._load(request_id)
-        expired: InvocationError = FunctionTimeout(self.spec.name, self.spec.timeout, request_id)
+        expired: type[FunctionTimeout | CallerTimeout] = FunctionTimeout
         if limit is None or limit >= self.spec.timeout:
             limit = self.spec.timeout
         else:
-            expired = CallerTimeout(self.spec.name, limit, request_id)
+            expired = CallerTimeout
         context = LambdaContext(
             aws_request_id=request_id,
             function_name=self.spec.name,
@@ -135,11 +135,12 @@ class InProcessInvoker:
             return await self._await(loaded, event, context, limit, expired)
         future = self._threads.submit(loaded.handler, event, context)
         loop = asyncio.get_running_loop()
-        timer = loop.call_at(loop.time() + limit, _expire, future, expired)
+        error = (expired, self.spec.name, limit, request_id)
+        timer = loop.call_at(loop.time() + limit, _expire, future, error)
         try:
             return await future
         except (Exception, SystemExit) as exc:
-            if exc is expired:
+            if isinstance(exc, InvocationError):  # set by _expire
                 raise
             raise _handler_error(self.spec.name, exc) from exc
         finally:
@@ -151,7 +152,7 @@ class InProcessInvoker:
         event: Any,
         context: LambdaContext,
         limit: float,
-        expired: InvocationError,
+        expired: type[FunctionTimeout | CallerTimeout],
     ) -> Any:
         scope = asyncio.timeout(limit)
         try:
@@ -160,7 +161,7 @@ class InProcessInvoker:
         except (Exception, SystemExit) as exc:
             # A TimeoutError the handler raised itself is the handler's error, not ours.
             if isinstance(exc, TimeoutError) and scope.expired():
-                raise expired from None
+                raise expired(self.spec.name, limit, context.aws_request_id) from None
             raise _handler_error(self.spec.name, exc) from exc
 
     async def aclose(self) -> None:
@@ -210,9 +211,14 @@ class InProcessInvoker:
             self._environ[key] = value
 
 
-def _expire(future: asyncio.Future[Any], error: InvocationError) -> None:
+def _expire(
+    future: asyncio.Future[Any],
+    error: tuple[type[FunctionTimeout | CallerTimeout], str, float, str],
+) -> None:
+    """The deadline passed: fail the call (the error is built only now, rarely)."""
     if not future.done():
-        future.set_exception(error)
+        kind, name, limit, request_id = error
+        future.set_exception(kind(name, limit, request_id))
 
 
 def _handler_error(function_name: str, exc: BaseException) -> FunctionError:

@@ -497,9 +497,9 @@ def report(results: Results, args: argparse.Namespace) -> str:
         f"and `wrk -t1 -c1 -d{args.single_duration}s --latency URL`; wrk and the servers on the "
         "same cores.",
         "",
-        *report_lambda(results, args.connections),
+        *(report_lambda(results, args.connections) if args.only != "http" else []),
         "",
-        *report_proxy(results, args.connections),
+        *(report_proxy(results, args.connections) if args.only != "lambda" else []),
         "",
         "1-minute load average at start and end: "
         + ", ".join(f"{load:.2f}" for load in results.load_average)
@@ -525,6 +525,7 @@ def _parser() -> argparse.ArgumentParser:
         "--async-handler", action="store_true", help="an `async def` handler (on the event loop)"
     )
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--only", choices=("lambda", "http"), help="measure one path only")
     parser.add_argument("--profile", help="also profile the Lambda proxy with py-spy into this")
     parser.add_argument("--top", type=int, default=12, help="hotspots to print (default 12)")
     return parser
@@ -544,8 +545,10 @@ def main(argv: list[str] | None = None) -> int:
         {**machine(packages), "nginx": nginx_version()}, load_average=[os.getloadavg()[0]]
     )
     with tempfile.TemporaryDirectory(prefix="propylon-bench-") as scratch:
-        measure_lambda(results, args, Path(scratch))
-        measure_http_proxy(results, args, Path(scratch))
+        if args.only in (None, "lambda"):
+            measure_lambda(results, args, Path(scratch))
+        if args.only in (None, "http"):
+            measure_http_proxy(results, args, Path(scratch))
     results.load_average.append(os.getloadavg()[0])
     results.seconds = time.monotonic() - started
     print(report(results, args))

@@ -7,9 +7,14 @@ import boto3
 import httpx
 import pytest
 from botocore.config import Config
+from hypothesis import settings
 
 from propylon.settings import Settings
 from tests.servers import threaded_server
+
+# Property tests assert results, not speed: a slow example on a busy machine is not a failure.
+settings.register_profile("propylon", deadline=None)
+settings.load_profile("propylon")
 
 REGION = "us-east-1"
 ACCOUNT = "000000000000"

@@ -89,6 +89,13 @@ def _has_body(headers: dict[str, str]) -> bool:
     return "transfer-encoding" in headers or headers.get("content-length", "0") != "0"
 
 
+def _host(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"host":
+            return str(value.decode("latin-1"))
+    return ""
+
+
 def _headers(scope: Scope) -> dict[str, str]:
     return {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
 
@@ -143,17 +150,18 @@ class Propylon:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
-        headers = _headers(scope)
         if path.startswith(_ADMIN_PREFIX):
             await send_reply(send, await self._admin(scope["method"], path))
             return
-        if is_execute_api(headers.get("host", ""), path):
+        host = _host(scope)
+        if is_execute_api(host, path):
             raw = (scope.get("raw_path") or path.encode()).decode("latin-1")
-            if self.connections_api.handles(headers.get("host", ""), raw):
+            if "@connections" in raw and self.connections_api.handles(host, raw):
                 await self.connections_api(scope, receive, send)
                 return
             await serve_execute_api(self.gateway, scope, receive, send)
             return
+        headers = _headers(scope)
         try:
             body = await read_body(receive, MAX_CONTROL_BODY) if _has_body(headers) else b""
         except BodyTooLarge:

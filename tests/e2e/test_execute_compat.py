@@ -25,6 +25,12 @@ from tests.conftest import make_client
 from tests.data.functions.fastapi_app import app
 from tests.servers import threaded_server
 
+# Mangum's constructor (run when fastapi_app is imported above) gives the main thread an event
+# loop of its own; the first asyncio.run() in the session would orphan it, and its sockets then
+# warn whenever the collector happens to find them, in whichever test that is.
+asyncio.get_event_loop_policy().get_event_loop().close()
+asyncio.set_event_loop(None)
+
 FUNCTIONS_DIR = Path(__file__).parent.parent / "data" / "functions"
 POWERTOOLS = FUNCTIONS_DIR / "powertools_handlers.py"
 FASTAPI = FUNCTIONS_DIR / "fastapi_app.py"

@@ -60,7 +60,7 @@ def is_execute_api(host: str, raw_path: str) -> bool:
 def select_stage(path: str, stages: Container[str]) -> StageSelection | None:
     """The stage serving ``path`` among ``stages`` (names), or None when none does."""
     first, slash, rest = path.lstrip("/").partition("/")
-    name = unquote(first)
+    name = unquote(first) if "%" in first else first
     if first and name != DEFAULT_STAGE and name in stages:
         return StageSelection(name, "/" + rest if slash else "/")
     if DEFAULT_STAGE in stages:

@@ -103,10 +103,10 @@ def _invocation(
     return Invocation(
         http_method=scope["method"],
         raw_path=path,
-        path=unquote(path),
+        path=unquote(path) if "%" in path else path,
         route_path=path,
         raw_query_string=raw_query,
-        query=parse_qsl(raw_query, keep_blank_values=True),
+        query=parse_qsl(raw_query, keep_blank_values=True) if raw_query else [],
         headers=headers,
         body=body,
         source_ip=client[0],

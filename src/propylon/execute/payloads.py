@@ -67,7 +67,11 @@ def _grouped(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
 
 
 def _joined(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
-    return {name: ",".join(values) for name, values in _grouped(pairs).items()}
+    joined: dict[str, str] = {}
+    for name, value in pairs:
+        before = joined.get(name)
+        joined[name] = value if before is None else f"{before},{value}"
+    return joined
 
 
 def _last(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:

@@ -188,6 +188,8 @@ def split_path(path: str) -> Segments:
     trimmed = path.removeprefix("/").removesuffix("/")
     if not trimmed:
         return ()
+    if "%" not in trimmed:
+        return tuple(trimmed.split("/"))
     return tuple(unquote(segment) for segment in trimmed.split("/"))
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 from queue import SimpleQueue
 from typing import Any
@@ -42,7 +43,6 @@ class HandlerThreads:
         self._threads: list[threading.Thread] = []
         self._idle = 0
         self._outcomes: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
-        self._thread_loops: dict[threading.Thread, asyncio.AbstractEventLoop] = {}
         self._closed = False
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
@@ -69,8 +69,13 @@ class HandlerThreads:
     def _work(self) -> None:
         own_loop = asyncio.new_event_loop()
         asyncio.set_event_loop(own_loop)
-        with self._lock:
-            self._thread_loops[threading.current_thread()] = own_loop
+        try:
+            self._take_jobs()
+        finally:  # the loop is the thread's own: it closes with it, however late that is
+            asyncio.set_event_loop(None)
+            own_loop.close()
+
+    def _take_jobs(self) -> None:
         jobs = self._jobs
         while True:
             with self._lock:
@@ -113,17 +118,16 @@ class HandlerThreads:
 
     async def aclose(self, grace: float = 1.0) -> None:
         """Stop taking jobs and let idle threads exit (waiting ``grace`` seconds at most);
-        threads still running a handler finish it on their own and keep their loops."""
+        a thread still running a handler finishes it, then exits and closes its loop."""
         self._closed = True
         threads = list(self._threads)
         for _ in threads:
             self._jobs.put(None)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(grace):
-                for thread in threads:
-                    await asyncio.to_thread(thread.join)
-        with self._lock:
-            finished = [thread for thread in self._thread_loops if not thread.is_alive()]
-            loops = [self._thread_loops.pop(thread) for thread in finished]
-        for loop in loops:
-            loop.close()
+        await asyncio.to_thread(_join, threads, grace)
+
+
+def _join(threads: list[threading.Thread], grace: float) -> None:
+    """Wait for ``threads`` to end, ``grace`` seconds at most in all."""
+    deadline = time.monotonic() + grace
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))

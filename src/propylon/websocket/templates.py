@@ -16,8 +16,7 @@ parse. A rendering sees the variables AWS documents for WebSocket mapping templa
 
 JSON values reach templates as maps and lists that print the way API Gateway's Java runtime
 prints them (``{a=1, b=[x, y]}``) and answer ``size()``, ``keySet()``, ``get()`` and friends.
-JSONPath is a small evaluator: ``$``, ``.name``, ``['name']``, ``[n]`` (negative from the end),
-``[*]``, ``.*`` and ``..name``; a path with a wildcard or ``..`` gives the list of matches.
+JSONPath is the small evaluator of ``jsonpath.py``.
 
 Selection expressions (``TemplateSelectionExpression`` of an integration or integration
 response) are static text with ``$request.body.{path}``, ``$integration.response.statuscode``,
@@ -36,7 +35,7 @@ import binascii
 import functools
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote_plus, unquote_plus
@@ -44,10 +43,11 @@ from urllib.parse import quote_plus, unquote_plus
 import airspeed
 
 from propylon.errors import GatewayError, GatewayInternalError
+from propylon.websocket import jsonpath
 
 DEFAULT_KEY = "$default"
 TEMPLATE_CACHE_SIZE = 512
-_MISSING: Any = object()
+_MISSING: Any = jsonpath.MISSING
 
 
 class TemplateError(GatewayInternalError):
@@ -155,97 +155,12 @@ def to_vtl(value: Any) -> Any:
     return value
 
 
-# --- JSONPath ----------------------------------------------------------------------------------
-
-Step = Callable[[Any], Iterator[Any]]
-
-_PATH_STEP = re.compile(
-    r"\.\.(?P<deep>[^.\[\]\s]+)"
-    r"|\.(?P<name>[^.\[\]\s]+)"
-    r"|\[\s*(?P<index>-?\d+)\s*\]"
-    r"|\[\s*'(?P<single>[^']*)'\s*\]"
-    r'|\[\s*"(?P<double>[^"]*)"\s*\]'
-    r"|\[\s*(?P<star>\*)\s*\]"
-)
-
-
-def _key(name: str) -> Step:
-    def step(node: Any) -> Iterator[Any]:
-        if isinstance(node, Mapping) and name in node:
-            yield node[name]
-
-    return step
-
-
-def _index(index: int) -> Step:
-    def step(node: Any) -> Iterator[Any]:
-        if isinstance(node, list) and -len(node) <= index < len(node):
-            yield node[index]
-
-    return step
-
-
-def _children(node: Any) -> Iterator[Any]:
-    if isinstance(node, Mapping):
-        yield from node.values()
-    elif isinstance(node, list):
-        yield from node
-
-
-def _descendants(node: Any) -> Iterator[Any]:
-    yield node
-    for child in _children(node):
-        yield from _descendants(child)
-
-
-def _deep(name: str) -> Step:
-    def step(node: Any) -> Iterator[Any]:
-        for found in _descendants(node):
-            yield from (_children(found) if name == "*" else _key(name)(found))
-
-    return step
-
-
-@functools.lru_cache(maxsize=TEMPLATE_CACHE_SIZE)
-def compile_path(path: str) -> tuple[tuple[Step, ...], bool]:
-    """The steps of a JSONPath and whether it names one value (no wildcard, no ``..``)."""
-    text = path.strip()
-    if text.startswith("$"):
-        text = text[1:]
-    elif text and not text.startswith((".", "[")):
-        text = "." + text  # Jayway's leniency: 'a.b' is '$.a.b'
-    steps: list[Step] = []
-    definite = True
-    position = 0
-    while position < len(text):
-        match = _PATH_STEP.match(text, position)
-        if match is None:
-            raise TemplateError(f"unsupported JSONPath {path!r} at {text[position:]!r}")
-        kind = match.lastgroup
-        value = match[kind] if kind else ""
-        if kind == "deep":
-            steps.append(_deep(value))
-            definite = False
-        elif kind == "star" or (kind == "name" and value == "*"):
-            steps.append(_children)
-            definite = False
-        elif kind == "index":
-            steps.append(_index(int(value)))
-        else:
-            steps.append(_key(value))
-        position = match.end()
-    return tuple(steps), definite
-
-
 def select(document: Any, path: str) -> Any:
-    """The value at ``path``, ``_MISSING`` when there is none; a list for wildcard paths."""
-    steps, definite = compile_path(path)
-    nodes = [document]
-    for step in steps:
-        nodes = [found for node in nodes for found in step(node)]
-    if definite:
-        return nodes[0] if nodes else _MISSING
-    return nodes
+    """The value at a JSONPath (``jsonpath.select``); an unreadable path fails the template."""
+    try:
+        return jsonpath.select(document, path)
+    except jsonpath.JsonPathError as exc:
+        raise TemplateError(str(exc)) from None
 
 
 def parse_body(body: str) -> Any:

@@ -793,3 +793,70 @@ def test_connections_api_over_the_account_limit_is_limit_exceeded() -> None:
                     client.get_connection(ConnectionId=ids)
 
         run(scenario)
+
+
+def test_the_seed_settings_take_effect_off_silences_and_deletions_stop(tmp_path: Path) -> None:
+    """The 2020-03-12 changes, end to end: LoggingLevel OFF writes no execution log,
+    DeleteAccessLogSettings stops the access log, DeleteRouteRequestParameter lifts the check."""
+    settings = Settings(in_memory=True, functions=FUNCTIONS, log_dir=tmp_path)
+    with threaded_server(settings) as url:
+        control = make_client(url)
+        access = {
+            "DestinationArn": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:seed-access",
+            "Format": "$context.eventType $context.routeKey $context.requestId",
+        }
+        stage = {
+            "AccessLogSettings": access,
+            "DefaultRouteSettings": {"LoggingLevel": "OFF"},
+            "RouteSettings": {"events": {"LoggingLevel": "INFO"}},
+        }
+        parameters = {"route.request.querystring.token": {"Required": True}}
+        api_id = ws_api(control, CHAT, ("echo", "events"), parameters=parameters, stage=stage)
+        execution_log = tmp_path / f"API-Gateway-Execution-Logs_{api_id}" / "prod.log"
+        access_log = tmp_path / "seed-access.log"
+
+        async def talk(suffix: str, actions: tuple[str, ...]) -> None:
+            async with connect(by_path(url, api_id, suffix)) as ws:
+                for action in actions:
+                    await ask(ws, {"action": action, "id": "nobody"})
+
+        asyncio.run(talk("?token=t", ("echo", "events")))
+        execution = read_when(execution_log, lambda t: "[events]" in t)
+        lines = read_when(access_log, lambda t: "DISCONNECT" in t).splitlines()
+        assert "[events]" in execution  # the INFO route writes ...
+        assert "[echo]" not in execution  # ... the OFF routes do not
+        assert "[$connect]" not in execution
+        assert [line.split()[:2] for line in lines] == [
+            ["CONNECT", "$connect"],
+            ["MESSAGE", "echo"],
+            ["MESSAGE", "events"],
+            ["DISCONNECT", "$disconnect"],
+        ]
+
+        async def refused() -> int:
+            with pytest.raises(InvalidStatus) as caught:
+                async with connect(by_path(url, api_id)):
+                    pass
+            return int(caught.value.response.status_code)
+
+        assert asyncio.run(refused()) == 400  # refused before any integration, and logged
+        lines = read_when(access_log, lambda t: len(t.splitlines()) == 5).splitlines()
+        assert lines[4].split()[:2] == ["CONNECT", "$connect"]
+        connect_route = next(
+            r for r in control.get_routes(ApiId=api_id)["Items"] if r["RouteKey"] == "$connect"
+        )
+        control.delete_route_request_parameter(
+            ApiId=api_id,
+            RouteId=connect_route["RouteId"],
+            RequestParameterKey="route.request.querystring.token",
+        )
+        control.delete_access_log_settings(ApiId=api_id, StageName="prod")
+        control.update_stage(
+            ApiId=api_id, StageName="prod", RouteSettings={"events": {"LoggingLevel": "OFF"}}
+        )
+        control.create_deployment(ApiId=api_id, StageName="prod")
+        asyncio.run(talk("", ("events", "echo")))  # no token needed any more
+    # The server has stopped, and its log writer with it: whatever it was going to write is
+    # written.
+    assert access_log.read_text().splitlines() == lines  # nothing after the deletion
+    assert execution_log.read_text() == execution  # OFF everywhere: nothing new

@@ -1,23 +1,27 @@
-"""Which HTTP client should the HTTP_PROXY integration use: aiohttp or httpx?
+"""Which HTTP client should the HTTP_PROXY integration use: aiohttp, httpx or Propylon's own?
 
     python bench/upstream_clients.py [--requests 3000] [--concurrency 32] [--rounds 3] [--asyncio]
 
 Starts a tiny keep-alive HTTP/1.1 upstream (raw asyncio, fixed 2-byte answer) on 127.0.0.1 with
 an ephemeral port, then times, for each client with one pooled session: N sequential GETs and N
-GETs issued at the given concurrency. Runs on uvloop when it is installed, as the data plane
-does (``--asyncio`` forces the default loop). Loopback only; every run is bounded by --requests
-and --rounds. Prints the best round of each measurement in requests per second.
+GETs issued at the given concurrency. "propylon" is ``propylon.execute.upstream.Pool``, the
+small httptools-based client the gateway now uses. Runs on uvloop when it is installed, as the
+data plane does (``--asyncio`` forces the default loop). Loopback only; every run is bounded by
+--requests and --rounds. Prints the best round of each measurement in requests per second.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 
 import aiohttp
 import httpx
+
+from propylon.execute.upstream import Pool
 
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
 
@@ -94,6 +98,19 @@ async def main(args: argparse.Namespace) -> None:
                 return (await client.get(target)).content
 
             await _measure("httpx", httpx_fetch, url, args)
+
+        pool = Pool(ssl.create_default_context, limit=100)
+        try:
+
+            async def propylon_fetch(target: str) -> bytes:
+                response = await pool.request("GET", target, ())
+                body = await response.read()
+                response.release()
+                return body
+
+            await _measure("propylon", propylon_fetch, url, args)
+        finally:
+            await pool.aclose()
     finally:
         server.close()
         await server.wait_closed()

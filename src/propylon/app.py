@@ -219,9 +219,9 @@ class Propylon:
 
 
 def _preload() -> None:
-    """Import what the data plane loads on first use (aiohttp for HTTP integrations and JWKS,
-    PyJWT with cryptography for tokens), once the server is up: start-up does not wait for
-    them, and the first request that needs them seldom does."""
+    """Import what the data plane loads on first use (aiohttp for JWKS documents, PyJWT with
+    cryptography for tokens), once the server is up: start-up does not wait for them, and the
+    first request that needs them seldom does."""
     try:
         import aiohttp  # noqa: F401
         import jwt.algorithms  # noqa: F401

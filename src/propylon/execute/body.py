@@ -13,8 +13,8 @@ reads it with :meth:`RequestBody.read`; an HTTP_PROXY integration that does not 
 A body is read once, either way. Both count the bytes: crossing :data:`MAX_BODY` raises
 :class:`GatewayPayloadTooLarge` (413) and a client that hangs up before the end raises
 :class:`ClientDisconnected`; each is also kept in :attr:`RequestBody.error`, because the chunks
-are read by the HTTP client's own writer task, which reports a failure of its body only as a
-broken upload.
+are read by the upstream client, which may report a failure of its body only as a broken
+upload.
 """
 
 from __future__ import annotations

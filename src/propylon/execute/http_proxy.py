@@ -2,30 +2,31 @@
 
 How it works
 ------------
-One :class:`HttpProxy` lives as long as the server. It owns one aiohttp ``ClientSession`` whose
-connector keeps connections to backends alive between requests, and one ``SSLContext`` (the
-system trust store plus an optional extra CA bundle) shared by every HTTPS backend. The session
-is opened on the first request, inside the running loop, and closed by :meth:`HttpProxy.aclose`.
+One :class:`HttpProxy` lives as long as the server. It owns one connection :class:`Pool`
+(``upstream.py``, a small HTTP/1.1 client on httptools: aiohttp's client cost about half of the
+event loop's time on this path) that keeps connections to backends alive between requests, and
+one ``SSLContext`` (the system trust store plus an optional extra CA bundle) shared by every
+HTTPS backend, built when first needed. :meth:`HttpProxy.aclose` closes the pooled connections.
 
 ``forward`` builds the backend URL (reference 4.2): ``{name}`` placeholders of the integration
 URI take the route's path parameters, percent-encoded again (a greedy ``{proxy+}`` value keeps
 its slashes, any other value has them encoded); the ``$default`` route appends the request path
 after the stage to the URI's path, other routes use the URI as written; the query string is
-forwarded as received, after any query the URI already has. The URL is sent as built
-(``encoded=True``): the client's encoding reaches the backend untouched.
+forwarded as received, after any query the URI already has. The URL is sent as built: the
+client's encoding reaches the backend untouched.
 
 Headers (4.3): the client's headers are forwarded without the hop-by-hop ones (and those named in
 its ``Connection``), without ``Host`` (the backend's is sent), ``Content-Length`` (recomputed
 from the body) and ``Expect`` (the gateway already has the body); ``X-Forwarded-For`` gets the
-client's address appended, ``X-Forwarded-Proto``/``-Port`` and ``Forwarded`` are overwritten.
-aiohttp adds nothing of its own (no ``User-Agent``, ``Accept``, ``Accept-Encoding`` or
+client's address appended, ``X-Forwarded-Proto``/``-Port`` and ``Forwarded`` are overwritten
+(their values are kept per client address and host, not formatted again for every request).
+The client adds nothing of its own (no ``User-Agent``, ``Accept``, ``Accept-Encoding`` or
 ``Content-Type``), follows no redirects, keeps no cookies and does not decode response bodies,
 so ``Content-Encoding`` and ``Content-Length`` from the backend stay true.
 
-``TlsConfig.ServerNameToVerify`` is passed as aiohttp's ``server_hostname``: the TCP connection
-goes to the URI's host, the TLS handshake sends that name as SNI and the certificate must match
-it. aiohttp keys its pool on it too, so a connection verified for one name is never reused for
-another.
+``TlsConfig.ServerNameToVerify`` is the TLS ``server_hostname``: the TCP connection goes to the
+URI's host, the handshake sends that name as SNI and the certificate must match it. The pool is
+keyed on it too, so a connection verified for one name is never reused for another.
 
 Bodies flow through (``stream``). A request body the client is still sending
 (``Invocation.body_stream``) goes to the backend chunk by chunk as it arrives, with the client's
@@ -47,30 +48,24 @@ started. Any status the backend answers, 4xx and 5xx included, is a reply, not a
 from __future__ import annotations
 
 import asyncio
-import io
 import ipaddress
 import re
 import ssl
-from collections.abc import AsyncGenerator, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
-
-from multidict import CIMultiDict
-from yarl import URL
 
 from propylon.errors import GatewayInternalError, GatewayServiceUnavailable
 from propylon.execute.body import RequestBody
 from propylon.execute.context import Invocation
 from propylon.execute.mapping import MappedRequest
+from propylon.execute.upstream import Pool, Response
 
-if TYPE_CHECKING:  # imported with the first session: aiohttp costs 0.2 s at start-up
-    import aiohttp
-
-_UPSTREAM_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError)
-"""What an exchange with a backend fails with; aiohttp's ClientError joins when it loads."""
+_UPSTREAM_ERRORS = (OSError, ValueError)
+"""What an exchange with a backend fails with (``upstream.py`` raises nothing else)."""
 
 DEFAULT_TIMEOUT_MS = 30_000
 """``TimeoutInMillis`` when the integration has none (reference 4.1)."""
@@ -83,9 +78,8 @@ HOP_BY_HOP = frozenset(
 _NOT_FORWARDED = frozenset(
     {"host", "content-length", "expect", "x-forwarded-proto", "x-forwarded-port", "forwarded"}
 )
-_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 _SMALL_BODY = 64 * 1024  # a reply body this short, of known length, is read whole at once
-_SMALL_UPLOAD = 1024 * 1024  # a whole request body longer than this is sent in pieces
+_FORWARDED_CACHE = 4096  # (client address, host) pairs whose forwarding headers are kept
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _GREEDY = re.compile(r"\{([^{}]+)\+\}")
 _SEGMENT_SAFE = "!$&'()*+,;=:@"  # RFC 3986 pchar, besides unreserved
@@ -135,21 +129,23 @@ class HttpProxy:
         connection_limit: int = 1000,
     ) -> None:
         """``gateway_*`` describe the listening side for ``X-Forwarded-*`` and ``Forwarded``."""
-        # The system trust store loads with the first session; a bundle is read now, so that a
-        # bad --ca-bundle stops start-up.
-        self._ca_bundle = ca_bundle
+        # The system trust store loads with the first HTTPS request; a bundle is read now, so
+        # that a bad --ca-bundle stops start-up.
         self._ssl = _ssl_context(ca_bundle) if ca_bundle is not None else None
         self._gateway_address = gateway_address
         self._gateway_port = str(gateway_port)
         self._gateway_scheme = gateway_scheme
-        self._connection_limit = connection_limit
-        self._session: aiohttp.ClientSession | None = None
+        self._pool = Pool(self._tls, connection_limit)
+        self._forwarded_by: dict[tuple[str, str], list[tuple[str, str]]] = {}
 
     async def aclose(self) -> None:
         """Close the pooled connections; the proxy must not be used afterwards."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._pool.aclose()
+
+    def _tls(self) -> ssl.SSLContext:
+        if self._ssl is None:
+            self._ssl = _ssl_context(None)
+        return self._ssl
 
     async def forward(
         self,
@@ -177,54 +173,48 @@ class HttpProxy:
         deadline = asyncio.get_running_loop().time() + timeout_ms / 1000
         failures = _Failures(uri, timeout_ms, inv.body_stream)
         with failures:
-            url = URL(backend_url(inv, uri, mapped), encoded=True)
+            url = backend_url(inv, uri, mapped)
             headers = forwarded_headers(inv, self._forwarded(inv), mapped)
+            body: bytes | AsyncIterator[bytes] = inv.body
+            length = None
+            if inv.body_stream is not None:  # sent as the client sends it, with its length
+                body, length = inv.body_stream.chunks(), inv.header("content-length")
             async with asyncio.timeout_at(deadline):
-                response = await self._client().request(
+                response = await self._pool.request(
                     inv.http_method if method == "ANY" else method,
                     url,
-                    headers=headers,
-                    data=_request_body(inv, headers),
+                    headers,
+                    body,
+                    length=length,
                     server_hostname=server_name,
-                    skip_auto_headers=_AUTO_HEADERS,
-                    allow_redirects=False,
                 )
                 try:
                     first = await _first_part(response)
                 except BaseException:
                     response.close()
                     raise
-        raw = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.raw_headers]
-        status, answered = response.status, without_hop_by_hop(raw)
-        if response.content.at_eof():
+        status, answered = response.status, _reply_headers(response)
+        if response.at_eof():
             response.release()
             return UpstreamReply(status, answered, first)
         return UpstreamReply(status, answered, first, _rest(response, deadline, failures))
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            global _UPSTREAM_ERRORS
-            import aiohttp
-
-            _UPSTREAM_ERRORS = (aiohttp.ClientError, OSError, ValueError)
-            if self._ssl is None:
-                self._ssl = _ssl_context(None)
-            connector = aiohttp.TCPConnector(ssl=self._ssl, limit=self._connection_limit)
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                cookie_jar=aiohttp.DummyCookieJar(),
-                auto_decompress=False,
-                timeout=aiohttp.ClientTimeout(total=None),  # the exchange has its own
-            )
-        return self._session
-
     def _forwarded(self, inv: Invocation) -> list[tuple[str, str]]:
         host = inv.header("host") or inv.domain_name
+        key = (inv.source_ip, host)
+        added = self._forwarded_by.get(key)
+        if added is None:
+            if len(self._forwarded_by) >= _FORWARDED_CACHE:
+                self._forwarded_by.clear()
+            added = self._forwarded_by[key] = self._format_forwarded(inv.source_ip, host)
+        return added
+
+    def _format_forwarded(self, source_ip: str, host: str) -> list[tuple[str, str]]:
         forwarded = ";".join(
             f"{key}={_forwarded_value(value)}"
             for key, value in (
                 ("by", self._gateway_address),
-                ("for", inv.source_ip),
+                ("for", source_ip),
                 ("host", host),
                 ("proto", self._gateway_scheme),
             )
@@ -248,31 +238,23 @@ class HttpProxy:
         :meth:`forward` raises them."""
         timeout_ms = timeout_ms or DEFAULT_TIMEOUT_MS
         try:
-            async with (
-                asyncio.timeout(timeout_ms / 1000),
-                self._client().request(
-                    method,
-                    URL(url, encoded=True),
-                    headers=CIMultiDict(headers),
-                    data=body or None,
-                    skip_auto_headers=_AUTO_HEADERS,
-                    allow_redirects=False,
-                ) as response,
-            ):
-                content = await response.read()
-                raw = [
-                    (k.decode("latin-1").lower(), v.decode("latin-1"))
-                    for k, v in response.raw_headers
-                ]
+            async with asyncio.timeout(timeout_ms / 1000):
+                response = await self._pool.request(method, url, headers, body)
+                try:
+                    content = await response.read()
+                except BaseException:
+                    response.close()
+                    raise
+                response.release()
         except TimeoutError:
             raise IntegrationTimeout(f"no answer from {url} within {timeout_ms} ms") from None
         except _UPSTREAM_ERRORS as error:
             raise IntegrationFailure(f"{type(error).__name__}: {error}") from error
-        return UpstreamReply(response.status, without_hop_by_hop(raw), content)
+        return UpstreamReply(response.status, _reply_headers(response), content)
 
 
 class _Failures:
-    """Turns aiohttp's and the socket's exceptions into the gateway's, for one exchange."""
+    """Turns the client's and the socket's exceptions into the gateway's, for one exchange."""
 
     __slots__ = ("body", "timeout_ms", "uri")
 
@@ -285,7 +267,7 @@ class _Failures:
         return None
 
     def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> None:
-        if isinstance(error, TimeoutError):  # before OSError: aiohttp's timeouts are both
+        if isinstance(error, TimeoutError):  # before OSError: a TimeoutError is both
             message = f"no answer from {self.uri} within {self.timeout_ms} ms"
             raise IntegrationTimeout(message) from None
         if isinstance(error, _UPSTREAM_ERRORS):
@@ -294,37 +276,42 @@ class _Failures:
             raise IntegrationFailure(f"{type(error).__name__}: {error}") from error
 
 
-async def _first_part(response: aiohttp.ClientResponse) -> bytes:
+async def _first_part(response: Response) -> bytes:
     """A short body of known length whole (not worth streaming), else what has arrived."""
     length = response.content_length
     if length is not None and length <= _SMALL_BODY:
         return await response.read()
-    return response.content.read_nowait()
+    return response.read_nowait()
 
 
-def _request_body(inv: Invocation, headers: CIMultiDict[str]) -> Any:
-    """What aiohttp sends: the body, or its chunks as the client sends them, with the client's
-    ``Content-Length`` when it gave one (else aiohttp sends them chunked)."""
-    if inv.body_stream is None:
-        if len(inv.body) > _SMALL_UPLOAD:  # written in pieces, not in one go
-            return io.BytesIO(inv.body)
-        return inv.body or None
-    length = inv.header("content-length")
-    if length is not None:
-        headers["content-length"] = length
-    return inv.body_stream.chunks()
+def _reply_headers(response: Response) -> list[tuple[str, str]]:
+    """The backend's headers, names lower-case, without hop-by-hop ones."""
+    raw = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers]
+    named = {
+        token.strip().lower()
+        for name, value in raw
+        if name == "connection"
+        for token in value.split(",")
+    }
+    return [
+        (name, value)
+        for name, value in raw
+        if name not in HOP_BY_HOP and name not in named and not name.startswith("proxy-")
+    ]
 
 
 async def _rest(
-    response: aiohttp.ClientResponse, deadline: float, failures: _Failures
+    response: Response, deadline: float, failures: _Failures
 ) -> AsyncGenerator[bytes, None]:
     """The rest of a reply's body, chunk by chunk; the connection is pooled again after the
     last one, and closed when the reader stops early or the backend fails."""
     try:
         while True:
-            with failures:
-                async with asyncio.timeout_at(deadline):
-                    chunk = await response.content.readany()
+            chunk = response.read_nowait()  # what has arrived needs no timer
+            if not chunk and not response.at_eof():
+                with failures:
+                    async with asyncio.timeout_at(deadline):
+                        chunk = await response.read_some()
             if not chunk:  # the end of the body
                 break
             yield chunk
@@ -359,23 +346,32 @@ def backend_url(inv: Invocation, uri: str, mapped: MappedRequest | None = None) 
 
 def _with_path(url: str, path: str) -> str:
     """``url`` (no query) with ``path`` appended to its own path."""
+    authority = url.find("://") + 3
+    if authority > 2 and "#" not in url:  # the usual case, without parsing the whole URL
+        start = url.find("/", authority)
+        if start < 0:
+            return url + path
+        return url[:start] + url[start:].rstrip("/") + path
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=parts.path.rstrip("/") + path))
 
 
 def forwarded_headers(
     inv: Invocation, added: Iterable[tuple[str, str]], mapped: MappedRequest | None = None
-) -> CIMultiDict[str]:
+) -> list[tuple[str, str]]:
     """The client's headers (as mapped) as the backend receives them, ``added`` appended
     (reference 4.3)."""
     source = mapped.headers if mapped is not None else inv.headers
-    headers: CIMultiDict[str] = CIMultiDict(
-        (name, value)
-        for name, value in without_hop_by_hop(source)
-        if name.lower() not in _NOT_FORWARDED
-    )
-    prior = headers.popall("x-forwarded-for", [])
-    headers["x-forwarded-for"] = ", ".join([*prior, inv.source_ip])
+    headers: list[tuple[str, str]] = []
+    prior: list[str] = []
+    for name, value in without_hop_by_hop(source):
+        low = name.lower()
+        if low == "x-forwarded-for":
+            prior.append(value)
+        elif low not in _NOT_FORWARDED:
+            headers.append((name, value))
+    prior.append(inv.source_ip)
+    headers.append(("x-forwarded-for", ", ".join(prior)))
     headers.extend(added)
     return headers
 

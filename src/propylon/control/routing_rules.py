@@ -29,6 +29,8 @@ from propylon.control.arns import account_resource_arn
 from propylon.control.context import Call, Output, Params
 from propylon.control.crud import Behaviour, Handler, Parents, Registry, ResourceSpec
 from propylon.control.domain_names import DOMAIN
+from propylon.control.integrations import RESERVED_HEADERS as MAPPING_RESERVED_HEADERS
+from propylon.control.integrations import RESERVED_PREFIXES
 from propylon.control.pagination import paginate
 from propylon.errors import BadRequestException, ConflictException
 from propylon.store import Key, Record
@@ -39,31 +41,8 @@ MAX_BASE_PATH_CONDITIONS = 1
 MAX_NAME = 40  # header names and *infix* globs are shorter than this
 MAX_GLOB = 128
 MAX_BASE_PATH = 128
-RESERVED_HEADERS = frozenset(
-    {
-        "authorization",
-        "connection",
-        "content-encoding",
-        "content-length",
-        "content-location",
-        "forwarded",
-        "keep-alive",
-        "origin",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-        "via",
-        "x-apigw-api-id",
-        "x-forwarded-for",
-        "x-forwarded-host",
-        "x-forwarded-proto",
-        "x-restapi",
-    }
-)
-RESERVED_PREFIXES = ("access-control-", "apigw-", "x-amz-", "x-amzn-")
+# The headers parameter mapping may not touch, and the two API Gateway sets on its way in.
+RESERVED_HEADERS = MAPPING_RESERVED_HEADERS | {"x-apigw-api-id", "x-restapi"}
 _TOKEN = re.compile(r"[A-Za-z0-9*?\-!#$%&'.^_`|~]+")
 _BASE_PATH = re.compile(r"[A-Za-z0-9$\-_.+!*'()/]+")
 

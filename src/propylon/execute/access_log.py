@@ -12,7 +12,7 @@ Rendering asks a lookup for each reference, by the name after ``$context.``, and
 it answers: ``-`` for None or "", ``true``/``false`` for booleans, compact JSON for lists and
 objects, the text of anything else. ``http_lookup`` answers for an HTTP API request from its
 ``Invocation``; the WebSocket side supplies its own lookup for the same formats (the known
-names below cover both protocols).
+names in ``context_variables.py`` cover both protocols).
 
 ``StageAccessLog.write`` renders and queues one line for the stage's log group after the
 response was sent; the ``LogWriter`` thread does the file I/O. Every ``CompiledStage`` carries
@@ -31,132 +31,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from propylon.execute.context import Invocation
+from propylon.execute.context_variables import HTTP_VARIABLES, WEBSOCKET_VARIABLES
 from propylon.execute.logs import log_group_of
 
 log = logging.getLogger("propylon.execute")
 
 Lookup = Callable[[str], object | None]
 """The value of ``$context.<name>`` for one request, given ``name``; None when it has none."""
-
-HTTP_VARIABLES = frozenset(
-    {
-        "accountId",
-        "apiId",
-        "authorize.error",
-        "authorize.latency",
-        "authorize.status",
-        "authorizer.claims",
-        "authorizer.error",
-        "authorizer.latency",
-        "authorizer.principalId",
-        "authorizer.status",
-        "awsEndpointRequestId",
-        "awsEndpointRequestId2",
-        "customDomain.basePathMatched",
-        "dataProcessed",
-        "domainName",
-        "domainPrefix",
-        "error.message",
-        "error.messageString",
-        "error.responseType",
-        "extendedRequestId",
-        "httpMethod",
-        "identity.accountId",
-        "identity.caller",
-        "identity.clientCert.clientCertPem",
-        "identity.clientCert.issuerDN",
-        "identity.clientCert.serialNumber",
-        "identity.clientCert.subjectDN",
-        "identity.clientCert.validity.notAfter",
-        "identity.clientCert.validity.notBefore",
-        "identity.cognitoAuthenticationProvider",
-        "identity.cognitoAuthenticationType",
-        "identity.cognitoIdentityId",
-        "identity.cognitoIdentityPoolId",
-        "identity.principalOrgId",
-        "identity.sourceIp",
-        "identity.user",
-        "identity.userAgent",
-        "identity.userArn",
-        "integration.error",
-        "integration.integrationStatus",
-        "integration.latency",
-        "integration.requestId",
-        "integration.status",
-        "integrationErrorMessage",
-        "integrationLatency",
-        "integrationStatus",
-        "path",
-        "protocol",
-        "requestId",
-        "requestTime",
-        "requestTimeEpoch",
-        "responseLatency",
-        "responseLength",
-        "routeKey",
-        "stage",
-        "status",
-    }
-)
-"""The ``$context`` names of HTTP API access logs (reference §10.2), without the families."""
-
-WEBSOCKET_VARIABLES = frozenset(
-    {
-        "apiId",
-        "authenticate.error",
-        "authenticate.latency",
-        "authenticate.status",
-        "authorize.error",
-        "authorize.latency",
-        "authorize.status",
-        "authorizer.error",
-        "authorizer.integrationLatency",
-        "authorizer.integrationStatus",
-        "authorizer.latency",
-        "authorizer.principalId",
-        "authorizer.requestId",
-        "authorizer.status",
-        "connectedAt",
-        "connectionId",
-        "domainName",
-        "error.message",
-        "error.messageString",
-        "error.responseType",
-        "error.validationErrorString",
-        "eventType",
-        "extendedRequestId",
-        "identity.accountId",
-        "identity.apiKey",
-        "identity.apiKeyId",
-        "identity.caller",
-        "identity.cognitoAuthenticationProvider",
-        "identity.cognitoAuthenticationType",
-        "identity.cognitoIdentityId",
-        "identity.cognitoIdentityPoolId",
-        "identity.principalOrgId",
-        "identity.sourceIp",
-        "identity.user",
-        "identity.userAgent",
-        "identity.userArn",
-        "integration.error",
-        "integration.integrationStatus",
-        "integration.latency",
-        "integration.requestId",
-        "integration.status",
-        "integrationLatency",
-        "messageId",
-        "requestId",
-        "requestTime",
-        "requestTimeEpoch",
-        "routeKey",
-        "stage",
-        "status",
-        "waf.error",
-        "waf.latency",
-        "waf.status",
-    }
-)
-"""The ``$context`` names of WebSocket access logs (reference §10.3), without the families."""
 
 KNOWN_VARIABLES = HTTP_VARIABLES | WEBSOCKET_VARIABLES
 FAMILIES = ("authorizer.claims.", "authorizer.")

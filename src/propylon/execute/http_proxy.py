@@ -48,19 +48,22 @@ started. Any status the backend answers, 4xx and 5xx included, is a reply, not a
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import re
 import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
 
 from propylon.errors import GatewayInternalError, GatewayServiceUnavailable
 from propylon.execute.body import RequestBody
 from propylon.execute.context import Invocation
+from propylon.execute.forwarding import (
+    HOP_BY_HOP,
+    backend_url,
+    forwarded_headers,
+    forwarded_value,
+)
 from propylon.execute.mapping import MappedRequest
 from propylon.execute.upstream import Pool, Response
 
@@ -70,20 +73,8 @@ _UPSTREAM_ERRORS = (OSError, ValueError)
 DEFAULT_TIMEOUT_MS = 30_000
 """``TimeoutInMillis`` when the integration has none (reference 4.1)."""
 
-HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "te", "trailer", "trailers", "transfer-encoding", "upgrade"}
-)
-"""Hop-by-hop header names (lower-case); every ``proxy-*`` header is one too."""
-
-_NOT_FORWARDED = frozenset(
-    {"host", "content-length", "expect", "x-forwarded-proto", "x-forwarded-port", "forwarded"}
-)
 _SMALL_BODY = 64 * 1024  # a reply body this short, of known length, is read whole at once
 _FORWARDED_CACHE = 4096  # (client address, host) pairs whose forwarding headers are kept
-_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
-_GREEDY = re.compile(r"\{([^{}]+)\+\}")
-_SEGMENT_SAFE = "!$&'()*+,;=:@"  # RFC 3986 pchar, besides unreserved
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 class IntegrationTimeout(GatewayServiceUnavailable):
@@ -211,7 +202,7 @@ class HttpProxy:
 
     def _format_forwarded(self, source_ip: str, host: str) -> list[tuple[str, str]]:
         forwarded = ";".join(
-            f"{key}={_forwarded_value(value)}"
+            f"{key}={forwarded_value(value)}"
             for key, value in (
                 ("by", self._gateway_address),
                 ("for", source_ip),
@@ -319,91 +310,6 @@ async def _rest(
         response.close()
         raise
     response.release()
-
-
-def backend_url(inv: Invocation, uri: str, mapped: MappedRequest | None = None) -> str:
-    """The URL a request is sent to: placeholders filled, path and query added (reference 4.2),
-    or the path and query the parameter mapping gave (reference 5.1)."""
-    greedy = set(_GREEDY.findall(inv.route_key))
-
-    def fill(match: re.Match[str]) -> str:
-        name = match.group(1)
-        value = inv.path_parameters.get(name)
-        if value is None:
-            return match.group(0)
-        return quote(value, safe=_SEGMENT_SAFE + ("/" if name in greedy else ""))
-
-    url, _, query = _PLACEHOLDER.sub(fill, uri).partition("?")
-    if mapped is not None and mapped.path is not None:
-        url = urlunsplit(urlsplit(url)._replace(path=mapped.path))
-    elif inv.route_key == "$default" and inv.route_path not in ("", "/"):
-        url = _with_path(url, inv.route_path)
-    raw_query = mapped.raw_query_string if mapped is not None else inv.raw_query_string
-    if raw_query:
-        query = f"{query}&{raw_query}" if query else raw_query
-    return f"{url}?{query}" if query else url
-
-
-def _with_path(url: str, path: str) -> str:
-    """``url`` (no query) with ``path`` appended to its own path."""
-    authority = url.find("://") + 3
-    if authority > 2 and "#" not in url:  # the usual case, without parsing the whole URL
-        start = url.find("/", authority)
-        if start < 0:
-            return url + path
-        return url[:start] + url[start:].rstrip("/") + path
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + path))
-
-
-def forwarded_headers(
-    inv: Invocation, added: Iterable[tuple[str, str]], mapped: MappedRequest | None = None
-) -> list[tuple[str, str]]:
-    """The client's headers (as mapped) as the backend receives them, ``added`` appended
-    (reference 4.3)."""
-    source = mapped.headers if mapped is not None else inv.headers
-    headers: list[tuple[str, str]] = []
-    prior: list[str] = []
-    for name, value in without_hop_by_hop(source):
-        low = name.lower()
-        if low == "x-forwarded-for":
-            prior.append(value)
-        elif low not in _NOT_FORWARDED:
-            headers.append((name, value))
-    prior.append(inv.source_ip)
-    headers.append(("x-forwarded-for", ", ".join(prior)))
-    headers.extend(added)
-    return headers
-
-
-def without_hop_by_hop(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """``headers`` without hop-by-hop ones, nor those the ``Connection`` header names."""
-    named = {
-        token.strip().lower()
-        for name, value in headers
-        if name.lower() == "connection"
-        for token in value.split(",")
-    }
-    return [
-        (name, value)
-        for name, value in headers
-        if (low := name.lower()) not in HOP_BY_HOP
-        and low not in named
-        and not low.startswith("proxy-")
-    ]
-
-
-def _forwarded_value(value: str) -> str:
-    """An RFC 7239 value: a token as is, anything else quoted (IPv6 in brackets)."""
-    try:
-        if ipaddress.ip_address(value).version == 6:
-            value = f"[{value}]"
-    except ValueError:
-        pass  # a host name, or host:port
-    if _TOKEN.fullmatch(value):
-        return value
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
 
 
 def _ssl_context(ca_bundle: Path | None) -> ssl.SSLContext:

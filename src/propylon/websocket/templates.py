@@ -222,7 +222,7 @@ class Util:
     @staticmethod
     def escapeJavaScript(value: Any) -> str:
         """JavaScript string rules as API Gateway applies them: quotes (single ones too) and
-        ``/`` escaped, control and non-ASCII characters as ``\\uXXXX``."""
+        ``/`` escaped, control and non-ASCII characters as ``\\u`` and four hex digits."""
         out = []
         for char in "" if value is None else _java_text(value):
             if char in _JS_ESCAPES:

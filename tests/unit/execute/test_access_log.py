@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 
 from propylon.execute.access_log import (
-    HTTP_VARIABLES,
     AccessLogFormat,
     compile_access_log,
     http_lookup,
     response_type,
 )
+from propylon.execute.context_variables import HTTP_VARIABLES
 from tests.unit.execute.invocations import invocation
 
 ARN = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigw/pets"

@@ -11,10 +11,11 @@ process it started. nginx runs in the foreground from a configuration written to
 directory (pid file and logs there too), never as a system service.
 
 ``--json PATH`` also writes the results as JSON; ``--profile PATH`` adds a last wrk pass on the
-Lambda proxy with py-spy attached to the server (``pip install py-spy``), writes its samples to
-PATH (``.svg``: flame graph, ``.json``: speedscope, anything else: collapsed stacks) and, for
-collapsed stacks, prints the top hotspots. ``--async-handler`` makes the handler ``async def``,
-which Propylon awaits on its event loop instead of running it on a thread.
+Lambda proxy (on HTTP_PROXY with ``--only http``) with py-spy attached to the server
+(``pip install py-spy``), writes its samples to PATH (``.svg``: flame graph, ``.json``:
+speedscope, anything else: collapsed stacks) and, for collapsed stacks, prints the top hotspots.
+``--async-handler`` makes the handler ``async def``, which Propylon awaits on its event loop
+instead of running it on a thread.
 
 How it works (every server is measured with wrk twice, after a short warm-up each time:
 ``-t2 -c32 -d10s --latency`` for throughput, then ``-t1 -c1 -d5s --latency`` for latency):
@@ -212,7 +213,7 @@ def measure_lambda(results: Results, args: argparse.Namespace, scratch: Path) ->
             results.lambda_propylon = measure(url + path, args)
             say("the same answer from the raw ASGI baseline")
             results.lambda_baseline = measure(baseline + path, args)
-        if args.profile:
+        if args.profile and args.only != "http":
             say(f"profiling the Lambda proxy with py-spy into {args.profile}")
             profile(process.pid, url + path, args, results)
 
@@ -329,7 +330,7 @@ def measure_http_proxy(results: Results, args: argparse.Namespace, scratch: Path
     with (
         nginx(executable, scratch / "upstream", upstream_block, upstream_port) as upstream,
         nginx(executable, scratch / "proxy", proxy_block, proxy_port) as nginx_proxy,
-        server(propylon_command()) as (url, _),
+        server(propylon_command()) as (url, process),
     ):
         prefix = quick_create(url, upstream)
         wait_for_200(url, prefix + "/hello", time.monotonic() + START_TIMEOUT)
@@ -340,6 +341,9 @@ def measure_http_proxy(results: Results, args: argparse.Namespace, scratch: Path
         results.proxy_propylon = measure(url + prefix + path, args)
         say("nginx as a reverse proxy")
         results.proxy_nginx = measure(nginx_proxy + path, args)
+        if args.profile and args.only == "http":
+            say(f"profiling HTTP_PROXY with py-spy into {args.profile}")
+            profile(process.pid, url + prefix + path, args, results)
 
 
 def proxy_path(url: str, prefix: str, results: Results) -> str:
@@ -526,7 +530,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--only", choices=("lambda", "http"), help="measure one path only")
-    parser.add_argument("--profile", help="also profile the Lambda proxy with py-spy into this")
+    parser.add_argument(
+        "--profile",
+        help="also profile the Lambda proxy (HTTP_PROXY with --only http) with py-spy into this",
+    )
     parser.add_argument("--top", type=int, default=12, help="hotspots to print (default 12)")
     return parser
 

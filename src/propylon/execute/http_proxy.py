@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from propylon.deadlines import Deadlines, Timeout
 from propylon.errors import GatewayInternalError, GatewayServiceUnavailable
 from propylon.execute.body import RequestBody
 from propylon.execute.context import Invocation
@@ -127,6 +128,7 @@ class HttpProxy:
         self._gateway_port = str(gateway_port)
         self._gateway_scheme = gateway_scheme
         self._pool = Pool(self._tls, connection_limit)
+        self._deadlines = Deadlines()
         self._forwarded_by: dict[tuple[str, str], list[tuple[str, str]]] = {}
 
     async def aclose(self) -> None:
@@ -170,7 +172,7 @@ class HttpProxy:
             length = None
             if inv.body_stream is not None:  # sent as the client sends it, with its length
                 body, length = inv.body_stream.chunks(), inv.header("content-length")
-            async with asyncio.timeout_at(deadline):
+            async with Timeout(self._deadlines, deadline):
                 response = await self._pool.request(
                     inv.http_method if method == "ANY" else method,
                     url,
@@ -188,7 +190,8 @@ class HttpProxy:
         if response.at_eof():
             response.release()
             return UpstreamReply(status, answered, first)
-        return UpstreamReply(status, answered, first, _rest(response, deadline, failures))
+        rest = _rest(response, self._deadlines, deadline, failures)
+        return UpstreamReply(status, answered, first, rest)
 
     def _forwarded(self, inv: Invocation) -> list[tuple[str, str]]:
         host = inv.header("host") or inv.domain_name
@@ -292,7 +295,7 @@ def _reply_headers(response: Response) -> list[tuple[str, str]]:
 
 
 async def _rest(
-    response: Response, deadline: float, failures: _Failures
+    response: Response, deadlines: Deadlines, deadline: float, failures: _Failures
 ) -> AsyncGenerator[bytes, None]:
     """The rest of a reply's body, chunk by chunk; the connection is pooled again after the
     last one, and closed when the reader stops early or the backend fails."""
@@ -301,7 +304,7 @@ async def _rest(
             chunk = response.read_nowait()  # what has arrived needs no timer
             if not chunk and not response.at_eof():
                 with failures:
-                    async with asyncio.timeout_at(deadline):
+                    async with Timeout(deadlines, deadline):
                         chunk = await response.read_some()
             if not chunk:  # the end of the body
                 break

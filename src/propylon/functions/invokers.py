@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from threading import Lock
 from typing import Any, Protocol
 
+from propylon.deadlines import Deadlines
 from propylon.functions.context import Clock, LambdaContext, log_stream_name
 from propylon.functions.errors import (
     CallerTimeout,
@@ -91,6 +92,7 @@ class InProcessInvoker:
         self._threads = HandlerThreads(
             f"propylon-function-{spec.name}", max_threads or min(32, (os.cpu_count() or 1) + 4)
         )
+        self._deadlines = Deadlines()
         self._load_lock = Lock()
         self._loaded: LoadedHandler | None = None
         self._log_stream = ""
@@ -134,9 +136,8 @@ class InProcessInvoker:
         if loaded.is_async:
             return await self._await(loaded, event, context, limit, expired)
         future = self._threads.submit(loaded.handler, event, context)
-        loop = asyncio.get_running_loop()
-        error = (expired, self.spec.name, limit, request_id)
-        timer = loop.call_at(loop.time() + limit, _expire, future, error)
+        error = (future, expired, self.spec.name, limit, request_id)
+        timer = self._deadlines.call_at(asyncio.get_running_loop().time() + limit, _expire, error)
         try:
             return await future
         except (Exception, SystemExit) as exc:
@@ -144,7 +145,7 @@ class InProcessInvoker:
                 raise
             raise _handler_error(self.spec.name, exc) from exc
         finally:
-            timer.cancel()
+            self._deadlines.cancel(timer)
 
     async def _await(
         self,
@@ -212,12 +213,11 @@ class InProcessInvoker:
 
 
 def _expire(
-    future: asyncio.Future[Any],
-    error: tuple[type[FunctionTimeout | CallerTimeout], str, float, str],
+    error: tuple[asyncio.Future[Any], type[FunctionTimeout | CallerTimeout], str, float, str],
 ) -> None:
     """The deadline passed: fail the call (the error is built only now, rarely)."""
+    future, kind, name, limit, request_id = error
     if not future.done():
-        kind, name, limit, request_id = error
         future.set_exception(kind(name, limit, request_id))
 
 

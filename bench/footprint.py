@@ -23,14 +23,16 @@ How it works (memory is read from ``/proc/PID/status``: ``VmRSS``, the resident 
 3. The loaded state (1,000 APIs of 10 routes by default). Each API has one ``AWS_PROXY``
    integration (payload 2.0) to a local function (``--function hello=FILE:handler``), ten
    routes on it and a ``$default`` stage with auto-deploy, so every API has one deployment the
-   data plane compiles. One such API is created through the control plane with plain unsigned
-   HTTP requests (the control plane accepts them by default): ``CreateApi``,
-   ``CreateIntegration``, ten ``CreateRoute``, ``CreateStage``. The server is stopped and that
-   API's rows in the SQLite file (one table of (path, JSON)) are copied for the other APIs, each
-   with fresh ids of the same form, in one transaction: about 3 s in all instead of minutes.
+   data plane serves (it compiles a stage on the stage's first request). One such API is
+   created through the control plane with plain unsigned HTTP requests (the control plane
+   accepts them by default): ``CreateApi``, ``CreateIntegration``, ten ``CreateRoute``,
+   ``CreateStage``. The server is stopped and that API's rows in the SQLite file (one table of
+   (path, JSON)) are copied for the other APIs, each with fresh ids of the same form, in one
+   transaction: about 3 s in all instead of minutes.
    With ``--via-api`` every API is created through the control plane instead (each write
-   recompiles what changed and walks every deployed API, so this grows with the square of the
-   number of APIs); the memory of that server once done is reported too.
+   refreshes the data plane's view of the one API it was under; before 2026-11-25 every write
+   walked every deployed API, so this grew with the square of the number of APIs); the memory
+   of that server once done is reported too.
 4. Propylon from the loaded state: start-up as in 2, memory idle, then one request to a route
    of each API (``GET /_aws/execute-api/{apiId}/items/42``, which the Lambda proxy answers 200)
    on one keep-alive connection, and memory again; then, as a client refreshing its view of

@@ -11,6 +11,11 @@ repeated GetApi or GetRoutes is answered from the cache as the store would answe
 is everything a read depends on: the path, the query and the caller's region. The cache is
 bounded by the size of the answers it holds as well as by their number, so a client reading a
 large configuration once (every API's routes, say) does not leave it all in memory twice.
+
+After each write, still on the writer thread, ``after_write`` (the data plane's refresh) is told
+what the write may have changed: the key of the one API it was under (``written_api``), or None
+when it may have changed anything (a reset, a domain name, a tag ...), so that a write to one
+API does not make the data plane walk every API.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from propylon.spec.parse import parse_request
 from propylon.spec.router import OperationRouter
 from propylon.spec.serialize import Reply, serialize_error, serialize_output
 from propylon.spec.validate import validate_input
-from propylon.store import Store
+from propylon.store import Key, Store
 
 log = logging.getLogger("propylon.control")
 
@@ -70,6 +75,18 @@ def region_of(headers: Mapping[str, str], default: str) -> str:
     return match[1] if match else default
 
 
+def written_api(call: Call, params: Params, output: Output | None) -> Key | None:
+    """The key of the one API a write was under, or None when it may have changed others.
+
+    Every operation on an API or on something under it names the API in its input
+    (``ApiId``); CreateApi and ImportApi, which make one, name it in their output. An operation
+    that names an API but writes elsewhere (an API mapping) changes nothing the API serves.
+    A write that failed has no output: it was under its input's API, or is taken as anywhere.
+    """
+    api_id = params.get("ApiId") or (output.get("ApiId") if output is not None else None)
+    return call.scope + ("apis", api_id) if isinstance(api_id, str) else None
+
+
 def _unsupported(operation: str) -> Handler:
     def handler(call: Call, params: Params) -> Output:
         raise BadRequestException(f"Operation {operation} is not supported by Propylon yet")
@@ -83,7 +100,7 @@ class ControlPlane:
         settings: Settings,
         store: Store,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        after_write: Callable[[], None] | None = None,
+        after_write: Callable[[Key | None], None] | None = None,
     ) -> None:
         self.settings = settings
         self._after_write = after_write
@@ -164,23 +181,37 @@ class ControlPlane:
             if self._writes:
                 await asyncio.wait(set(self._writes))
             return handler(call, params)
-        return await self._write(lambda: handler(call, params))
+        return await self._write(
+            lambda: handler(call, params), lambda output: written_api(call, params, output)
+        )
 
-    async def _write(self, work: Callable[[], Output | None]) -> Output | None:
+    async def _write(
+        self,
+        work: Callable[[], Output | None],
+        written: Callable[[Output | None], Key | None] = lambda output: None,
+    ) -> Output | None:
+        """Run ``work`` on the writer thread; ``written`` says, from its output, where it
+        wrote (``written_api``; by default, anywhere)."""
         self._new_generation()
-        write = asyncio.get_running_loop().run_in_executor(self._writer, self._then_notify, work)
+        write = asyncio.get_running_loop().run_in_executor(
+            self._writer, self._then_notify, work, written
+        )
         self._writes.add(write)
         write.add_done_callback(self._write_done)
         return await write
 
-    def _then_notify(self, work: Callable[[], Output | None]) -> Output | None:
+    def _then_notify(
+        self, work: Callable[[], Output | None], written: Callable[[Output | None], Key | None]
+    ) -> Output | None:
         """Run a write, then (on the writer thread) whatever follows the configuration."""
+        output = None
         try:
-            return work()
+            output = work()
+            return output
         finally:
             if self._after_write is not None:
                 try:
-                    self._after_write()
+                    self._after_write(written(output))
                 except Exception:
                     log.exception("refreshing after a write failed")
 

@@ -1,11 +1,18 @@
 """The SQLite backend (the default): a write-through journal behind the in-memory store.
 
-Every record lives in one table, keyed by its path; the whole table is loaded into a
+Every record lives in one table, keyed by its path; the whole table is read into a
 ``MemoryStore`` when the store opens, so reads never touch the disk and a control-plane read
 costs a dict lookup. Writes go to SQLite at once, in WAL mode with ``synchronous=NORMAL``: a
 commit appends to the log without an fsync, so it is durable across a process exit and costs
 microseconds; a power loss can lose the last commits, as with any WAL database in that mode.
 Rows keep their rowid when replaced, which keeps children in creation order across restarts.
+
+Opening does not decode the rows: each record is held as its JSON text and decoded the first
+time it is read (``MemoryStore.load_encoded``), then kept, so a later read returns the same
+object. Start-up reads only what the data plane's refresh needs (the APIs and their stages);
+the deployments' snapshots, the bulk of the state, are decoded when a stage is first served,
+and routes or integrations when the control plane first reads them. A row that is not valid
+JSON is a ``StoreError`` when it is read.
 
 Because reads are served from memory, a second process on the same file would serve stale
 records and write over the first one's changes. So the store takes an exclusive lock on the
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,21 +50,33 @@ class _Loader:
     ``json.loads`` shares nothing between documents: loaded row by row, every record would get
     its own copy of each member name ("RouteId", "RouteKey" ...), of each repeated value
     ("AWS_PROXY", the API id in every key) and of everything a deployment's snapshot copies from
-    the live records. Sharing them takes the loaded state of 1,000 APIs of 10 routes from about
-    30 MB to 11 MB, for 30 to 60 ms more decoding. The table of strings lives only while the
-    store loads.
+    the live records. Sharing them takes the decoded state of 1,000 APIs of 10 routes from
+    about 30 MB to 11 MB. Records are decoded on first read, at any time, so the table of
+    strings lives as long as the store; the store's lock serialises the decoding.
     """
 
     def __init__(self) -> None:
         self._strings: dict[str, str] = {}
         self._decoder = json.JSONDecoder(object_pairs_hook=self._object)
 
-    def key(self, path_text: str) -> Key:
+    def keys(self, rows: Iterable[tuple[str, str]]) -> Iterator[tuple[Key, str]]:
+        """Each (path, data) row as (key, data). Siblings share their parent's path, so each
+        parent is split once."""
         share = self._strings.setdefault
-        return tuple([share(part, part) for part in path_text.split(_SEP)])
+        parents: dict[str, Key] = {"": ()}
+        for path_text, data in rows:
+            parent_text, _, last = path_text.rpartition(_SEP)
+            parent = parents.get(parent_text)
+            if parent is None:
+                parts = parent_text.split(_SEP)
+                parent = parents[parent_text] = tuple([share(part, part) for part in parts])
+            yield parent + (share(last, last),), data
 
     def record(self, data: str) -> Record:
-        record: Record = self._decoder.decode(data)
+        try:
+            record: Record = self._decoder.decode(data)
+        except ValueError as exc:
+            raise StoreError(f"a stored record is not valid JSON: {exc}") from exc
         return record
 
     def _object(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -69,7 +89,8 @@ class SqliteStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._memory = MemoryStore()
+        self._loader = _Loader()
+        self._memory = MemoryStore(decode=self._loader.record)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # timeout=0: a file locked by another store is an error now, not after a wait
@@ -85,7 +106,7 @@ class SqliteStore:
             if "locked" in str(exc):
                 raise StoreError(f"the state file {path} is in use by another process") from exc
             raise StoreError(f"cannot read the state file {path}: {exc}") from exc
-        except (sqlite3.Error, ValueError) as exc:
+        except sqlite3.Error as exc:
             self._db.close()
             raise StoreError(f"cannot read the state file {path}: {exc}") from exc
 
@@ -96,9 +117,8 @@ class SqliteStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(_SCHEMA)
-        loader = _Loader()
-        for path_text, data in self._db.execute("SELECT path, data FROM records ORDER BY rowid"):
-            self._memory.put(loader.key(path_text), loader.record(data))
+        rows = self._db.execute("SELECT path, data FROM records ORDER BY rowid")
+        self._memory.load_encoded(self._loader.keys(rows))
 
     def get(self, key: Key) -> Record | None:
         return self._memory.get(key)
@@ -113,7 +133,7 @@ class SqliteStore:
         self._memory.put(key, record)
 
     def delete(self, key: Key) -> bool:
-        if self._memory.get(key) is None:
+        if not self._memory.has(key):
             return False
         doomed = [key, *self._memory.keys_under(key)]
         self._db.execute("BEGIN")

@@ -205,21 +205,16 @@ def baseline_app(body: bytes, content_type: str | None = "application/json") -> 
 
 
 def serve_baseline(body_file: Path, content_type: str | None) -> None:
-    """Serve ``baseline_app`` the way ``propylon serve`` serves Propylon (see cli.py)."""
+    """Serve ``baseline_app`` the way ``propylon serve`` serves Propylon (``propylon.server``)."""
     import uvicorn
+
+    from propylon.server import uvicorn_config
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((HOST, 0))
-    config = uvicorn.Config(
-        baseline_app(body_file.read_bytes(), content_type),
-        loop="uvloop",
-        http="httptools",
-        ws="none",
-        lifespan="off",
-        access_log=False,
-        log_level="warning",
-        log_config=None,
+    config = uvicorn_config(
+        baseline_app(body_file.read_bytes(), content_type), ws="none", lifespan="off"
     )
     print(f"baseline ready on http://{HOST}:{sock.getsockname()[1]}", file=sys.stderr, flush=True)
     uvicorn.Server(config).run(sockets=[sock])

@@ -161,22 +161,15 @@ async def echo_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 def serve_baseline() -> None:
-    """Serve ``echo_app`` the way ``propylon serve`` serves Propylon (see cli.py)."""
+    """Serve ``echo_app`` the way ``propylon serve`` serves Propylon (``propylon.server``)."""
     import uvicorn
+
+    from propylon.server import uvicorn_config
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((HOST, 0))
-    config = uvicorn.Config(
-        echo_app,
-        loop="uvloop",
-        http="httptools",
-        ws="websockets-sansio",
-        lifespan="off",
-        access_log=False,
-        log_level="warning",
-        log_config=None,
-    )
+    config = uvicorn_config(echo_app, lifespan="off")
     print(f"baseline ready on http://{HOST}:{sock.getsockname()[1]}", file=sys.stderr, flush=True)
     uvicorn.Server(config).run(sockets=[sock])
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import uvicorn
 
 from propylon.app import create_app
+from propylon.server import uvicorn_config
 from propylon.settings import Settings
 from propylon.websocket.quotas import Quotas
 
@@ -31,17 +32,7 @@ def threaded_server(settings: Settings, websocket_quotas: Quotas | None = None) 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     settings = replace(settings, host="127.0.0.1", port=sock.getsockname()[1])
-    config = uvicorn.Config(
-        create_app(settings, websocket_quotas=websocket_quotas),
-        loop="uvloop",
-        http="httptools",
-        ws="websockets-sansio",
-        lifespan="on",
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        log_config=None,
-    )
+    config = uvicorn_config(create_app(settings, websocket_quotas=websocket_quotas), "info")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -86,6 +86,7 @@ def serve(settings: Settings) -> None:
     import uvicorn
 
     from propylon.app import create_app
+    from propylon.server import uvicorn_config
 
     sock = _bind(settings)
     settings = replace(settings, port=sock.getsockname()[1])
@@ -100,19 +101,7 @@ def serve(settings: Settings) -> None:
         raise StartupError(str(exc)) from None
     gc.freeze()
     gc.enable()
-    config = uvicorn.Config(
-        app,
-        loop="uvloop" if sys.platform != "win32" else "asyncio",
-        http="httptools",
-        ws="websockets-sansio",
-        lifespan="on",
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        log_level=settings.log_level,
-        log_config=None,
-    )
-    uvicorn.Server(config).run(sockets=[sock])
+    uvicorn.Server(uvicorn_config(app, settings.log_level)).run(sockets=[sock])
 
 
 def main(argv: list[str] | None = None) -> int:

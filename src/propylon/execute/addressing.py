@@ -22,10 +22,18 @@ PATH_PREFIX = "/_aws/execute-api/"
 DEFAULT_STAGE = "$default"
 _API_ID = r"[a-z0-9]{10}"
 _HOST = re.compile(rf"({_API_ID})\.execute-api\.[^:]+(:\d+)?")
-_PATH = re.compile(rf"{re.escape(PATH_PREFIX)}({_API_ID})(/.*)?")
+_ID_START = len(PATH_PREFIX)
+_ID_END = _ID_START + 10
 
 
-@dataclass(frozen=True, slots=True)
+def _is_api_id(text: str) -> bool:
+    """``[a-z0-9]{10}``, tested without a regular expression (this runs per request)."""
+    return (
+        len(text) == 10 and text.isascii() and text.isalnum() and (text.islower() or text.isdigit())
+    )
+
+
+@dataclass(slots=True)  # not frozen: built per request, frozen costs 3x
 class Address:
     """The API a request names, and the path after the API's address (still encoded)."""
 
@@ -34,7 +42,7 @@ class Address:
     by_host: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per request, frozen costs 3x
 class StageSelection:
     stage: str
     route_path: str
@@ -43,9 +51,10 @@ class StageSelection:
 
 def locate(host: str, raw_path: str) -> Address | None:
     """The API addressed by the Host header or the path-style prefix, or None."""
-    by_path = _PATH.fullmatch(raw_path)
-    if by_path:
-        return Address(by_path[1], by_path[2] or "/", by_host=False)
+    if raw_path.startswith(PATH_PREFIX):
+        api_id, rest = raw_path[_ID_START:_ID_END], raw_path[_ID_END:]
+        if _is_api_id(api_id) and (not rest or rest[0] == "/") and "\n" not in rest:
+            return Address(api_id, rest or "/", by_host=False)
     by_host = _HOST.fullmatch(host.lower())
     if by_host:
         return Address(by_host[1], raw_path or "/", by_host=True)

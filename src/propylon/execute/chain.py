@@ -23,15 +23,15 @@ Each step reads and writes the one ``Invocation`` context.
 
 from __future__ import annotations
 
-import base64
 import logging
-import random
 import re
 import time
+from binascii import b2a_base64
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from random import getrandbits
 
 from propylon.errors import (
     GatewayError,
@@ -86,7 +86,7 @@ Integration = Callable[
 
 def request_id() -> str:
     """An id in AWS's HTTP API form: 16 base64 characters ending in ``=``."""
-    return base64.b64encode(random.getrandbits(88).to_bytes(11, "big")).decode()
+    return b2a_base64(getrandbits(88).to_bytes(11, "big"), newline=False).decode()
 
 
 def clf_time(moment: datetime) -> str:

@@ -21,6 +21,7 @@ HOP_BY_HOP = frozenset(
 _NOT_FORWARDED = frozenset(
     {"host", "content-length", "expect", "x-forwarded-proto", "x-forwarded-port", "forwarded"}
 )
+_DROPPED = HOP_BY_HOP | _NOT_FORWARDED
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _GREEDY = re.compile(r"\{([^{}]+)\+\}")
 _SEGMENT_SAFE = "!$&'()*+,;=:@"  # RFC 3986 pchar, besides unreserved
@@ -66,15 +67,18 @@ def forwarded_headers(
     inv: Invocation, added: Iterable[tuple[str, str]], mapped: MappedRequest | None = None
 ) -> list[tuple[str, str]]:
     """The client's headers (as mapped) as the backend receives them, ``added`` appended
-    (reference 4.3)."""
+    (reference 4.3): without hop-by-hop ones, nor those the ``Connection`` header names."""
     source = mapped.headers if mapped is not None else inv.headers
+    named = connection_named(source)
     headers: list[tuple[str, str]] = []
     prior: list[str] = []
-    for name, value in without_hop_by_hop(source):
+    for name, value in source:
         low = name.lower()
+        if low in _DROPPED or low.startswith("proxy-") or (named and low in named):
+            continue
         if low == "x-forwarded-for":
             prior.append(value)
-        elif low not in _NOT_FORWARDED:
+        else:
             headers.append((name, value))
     prior.append(inv.source_ip)
     headers.append(("x-forwarded-for", ", ".join(prior)))
@@ -82,21 +86,14 @@ def forwarded_headers(
     return headers
 
 
-def without_hop_by_hop(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """``headers`` without hop-by-hop ones, nor those the ``Connection`` header names."""
-    named = {
+def connection_named(headers: list[tuple[str, str]]) -> set[str]:
+    """The header names a ``Connection`` header lists (lower-case): hop-by-hop too."""
+    return {
         token.strip().lower()
         for name, value in headers
         if name.lower() == "connection"
         for token in value.split(",")
     }
-    return [
-        (name, value)
-        for name, value in headers
-        if (low := name.lower()) not in HOP_BY_HOP
-        and low not in named
-        and not low.startswith("proxy-")
-    ]
 
 
 def forwarded_value(value: str) -> str:

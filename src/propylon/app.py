@@ -159,7 +159,7 @@ class Propylon:
             if "@connections" in raw and self.connections_api.handles(host, raw):
                 await self.connections_api(scope, receive, send)
                 return
-            await serve_execute_api(self.gateway, scope, receive, send)
+            await serve_execute_api(self.gateway, scope, receive, send, host, raw)
             return
         headers = _headers(scope)
         try:

@@ -71,19 +71,11 @@ class CompiledStage:
     """Route key → throttling limits, for the routes the stage limits (see ``throttle``)."""
     access_log: StageAccessLog | None
     """The stage's access log; None when it has no ``AccessLogSettings``."""
+    api: Record
+    """The API record as deployed (CORS, DisableExecuteApiEndpoint ...)."""
+    stage_variables: dict[str, str]
     websocket: WsRoutes | None = None
     """A WebSocket API's routes by key and its route selection expression (None for HTTP)."""
-
-    @property
-    def api(self) -> Record:
-        """The API record as deployed (CORS, DisableExecuteApiEndpoint ...)."""
-        deployed: Record = self.snapshot["Api"]
-        return deployed
-
-    @property
-    def stage_variables(self) -> dict[str, str]:
-        variables: dict[str, str] = self.stage.get("StageVariables") or {}
-        return variables
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +123,8 @@ def compile_stage(stage: Record, snapshot: Record) -> CompiledStage:
         cors=compile_cors(snapshot["Api"].get("CorsConfiguration")),
         limits=stage_limits(stage, (r["RouteKey"] for r in snapshot.get("routes", ()))),
         access_log=compile_access_log(stage.get("AccessLogSettings")),
+        api=snapshot["Api"],
+        stage_variables=stage.get("StageVariables") or {},
     )
 
 

@@ -121,10 +121,12 @@ def _invocation(
     )
 
 
-async def serve_execute_api(gateway: Gateway, scope: Scope, receive: Receive, send: Send) -> None:
+async def serve_execute_api(
+    gateway: Gateway, scope: Scope, receive: Receive, send: Send, host: str, raw_path: str
+) -> None:
+    """Serve one request; ``host`` is its Host header and ``raw_path`` its path as sent, both
+    decoded as latin-1 (the app has read them to choose this door)."""
     headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
-    host = next((value for name, value in headers if name == "host"), "")
-    raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
     address = locate(host, raw_path)
     try:
         if address is None:

@@ -165,8 +165,7 @@ class HttpProxy:
         timeout_ms = integration.get("TimeoutInMillis") or DEFAULT_TIMEOUT_MS
         server_name = (integration.get("TlsConfig") or {}).get("ServerNameToVerify")
         deadline = asyncio.get_running_loop().time() + timeout_ms / 1000
-        failures = _Failures(uri, timeout_ms, inv.body_stream)
-        with failures:
+        try:
             url = backend_url(inv, uri, mapped)
             headers = forwarded_headers(inv, self._forwarded(inv), mapped)
             body: bytes | AsyncIterator[bytes] = inv.body
@@ -187,10 +186,14 @@ class HttpProxy:
                 except BaseException:
                     response.close()
                     raise
+        except _UPSTREAM_ERRORS as error:
+            _Failures(uri, timeout_ms, inv.body_stream).raise_for(error)
+            raise
         status, answered = response.status, _reply_headers(response)
         if response.at_eof():
             response.release()
             return UpstreamReply(status, answered, first)
+        failures = _Failures(uri, timeout_ms, inv.body_stream)
         rest = _rest(response, self._deadlines, deadline, failures)
         return UpstreamReply(status, answered, first, rest)
 
@@ -262,6 +265,11 @@ class _Failures:
         return None
 
     def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> None:
+        if error is not None:
+            self.raise_for(error)
+
+    def raise_for(self, error: BaseException) -> None:
+        """Raise the gateway's error for ``error``, if it is the backend's or the socket's."""
         if isinstance(error, TimeoutError):  # before OSError: a TimeoutError is both
             message = f"no answer from {self.uri} within {self.timeout_ms} ms"
             raise IntegrationTimeout(message) from None
@@ -273,6 +281,8 @@ class _Failures:
 
 async def _first_part(response: Response) -> bytes:
     """A short body of known length whole (not worth streaming), else what has arrived."""
+    if response.arrived:  # all of it came with the head (a short answer, usually)
+        return response.read_nowait()
     length = response.content_length
     if length is not None and length <= _SMALL_BODY:
         return await response.read()

@@ -130,6 +130,8 @@ class RouteTable:
 
     def match(self, method: str, path: str) -> RouteMatch | None:
         """The route serving ``method path`` (stage already removed), or None for a 404."""
+        if not self._tries:  # $default only, or no route at all
+            return None if self._default is None else self._default.bind(())
         segments = split_path(path)
         route = (
             self._exact(method, segments)

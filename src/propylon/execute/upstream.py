@@ -68,6 +68,11 @@ class Response:
         """Whether the whole body has arrived and been read."""
         return self._connection.at_eof()
 
+    @property
+    def arrived(self) -> bool:
+        """Whether the whole body has arrived (read or not)."""
+        return self._connection.complete
+
     def read_nowait(self) -> bytes:
         """What has arrived of the body and was not read yet (maybe b"")."""
         return self._connection.take()
@@ -144,8 +149,13 @@ class Pool:
         """Send a request on ``connection`` and wait for the head of its answer."""
         try:
             connection.start(head_only)
-            await _send(connection, head, body, chunked)
-            await connection.wait_head()
+            if isinstance(body, bytes) and len(body) <= _ONE_WRITE:  # the usual case, at once
+                assert connection.transport is not None
+                connection.transport.write(head + body)
+            else:
+                await _send(connection, head, body, chunked)
+            if not connection.head_done:
+                await connection.wait_head()
         except BaseException:
             self.discard(connection)
             raise
@@ -242,15 +252,13 @@ class Pool:
 async def _send(
     connection: Connection, head: bytes, body: bytes | AsyncIterable[bytes], chunked: bool
 ) -> None:
+    """A request whose body is long or still coming (a short one goes out in ``_exchange``)."""
     transport = connection.transport
     assert transport is not None
     if isinstance(body, bytes):
-        if len(body) <= _ONE_WRITE:
-            transport.write(head + body)
-        else:
-            transport.write(head)
-            transport.write(body)
-            await connection.drain()
+        transport.write(head)
+        transport.write(body)
+        await connection.drain()
         return
     transport.write(head)
     async for chunk in body:

@@ -6,9 +6,9 @@ PATH (``apt-get update && apt-get install -y wrk``) and, for the HTTP_PROXY part
 
     python bench/data_plane.py
 
-It takes about 95 seconds (105 with ``--profile``), talks only to 127.0.0.1, and stops every
-process it started. nginx runs in the foreground from a configuration written to a temporary
-directory (pid file and logs there too), never as a system service.
+It takes about 2 minutes (10 seconds more with ``--profile``), talks only to 127.0.0.1, and
+stops every process it started. nginx runs in the foreground from a configuration written to a
+temporary directory (pid file and logs there too), never as a system service.
 
 ``--json PATH`` also writes the results as JSON; ``--profile PATH`` adds a last wrk pass on the
 Lambda proxy (on HTTP_PROXY with ``--only http``) with py-spy attached to the server
@@ -24,13 +24,16 @@ How it works (every server is measured with wrk twice, after a short warm-up eac
    handler written to a temporary directory (``{"statusCode": 200, "body": "hello"}``), an API
    quick-created with boto3 (``Target`` = the function's ARN, payload 2.0, ``$default`` stage)
    and ``GET /_aws/execute-api/{apiId}/hello``. The reference is the smallest raw ASGI app
-   answering the same body and content type on the same stack (uvicorn + uvloop + httptools,
-   one process, access log off), served by ``bench/_common.py``.
+   answering the same body and content type on the same stack (uvicorn + uvloop + httptools
+   with ``propylon.server``'s protocol, one process, access log off), served by
+   ``bench/_common.py``.
 2. HTTP_PROXY: nginx serves ``hello`` on 127.0.0.1 (the upstream). Two fronts forward to it:
    Propylon with a quick-created HTTP_PROXY API (``Target`` = the upstream's URL), and a
    second nginx as a reverse proxy (``proxy_pass`` with upstream keepalive). Each nginx runs
    ``worker_processes 1``, ``access_log off``. The upstream is also measured directly, so the
-   latency each front adds is its p50 at ``-c1`` minus the upstream's.
+   latency each front adds is its p50 at ``-c1`` minus the upstream's. Last, the smallest
+   keep-alive proxy in Python on Propylon's stack (``bench/python_proxy.py``), for what this
+   stack can reach at all.
 
 wrk and the servers share this machine's cores, so the core count is part of the result.
 """
@@ -167,10 +170,13 @@ class Results:
     proxy_upstream: Pass | None = None
     proxy_propylon: Pass | None = None
     proxy_nginx: Pass | None = None
+    proxy_python: Pass | None = None
+    """The smallest keep-alive proxy in Python on the same stack (``python_proxy.py``)."""
     proxy_skipped: str | None = None
     proxy_path: str = ""
     proxy_note: str | None = None
     hotspots: Hotspots | None = None
+    profiled: str = "Lambda proxy"
     load_average: list[float] = field(default_factory=list)  # 1-minute, at start and at end
     seconds: float = 0.0
 
@@ -341,8 +347,14 @@ def measure_http_proxy(results: Results, args: argparse.Namespace, scratch: Path
         results.proxy_propylon = measure(url + prefix + path, args)
         say("nginx as a reverse proxy")
         results.proxy_nginx = measure(nginx_proxy + path, args)
+        python_proxy = [sys.executable, str(Path(__file__).with_name("python_proxy.py")), upstream]
+        with server(python_proxy) as (smallest, _):
+            wait_for_200(smallest, path, time.monotonic() + START_TIMEOUT)
+            say("the smallest Python proxy on the same stack")
+            results.proxy_python = measure(smallest + path, args)
         if args.profile and args.only == "http":
             say(f"profiling HTTP_PROXY with py-spy into {args.profile}")
+            results.profiled = "HTTP_PROXY"
             profile(process.pid, url + prefix + path, args, results)
 
 
@@ -472,6 +484,20 @@ def report_proxy(results: Results, connections: int) -> list[str]:
         f"Path `{results.proxy_path}` on the upstream. Each front shares the cores with the "
         "upstream and wrk.",
         *([results.proxy_note] if results.proxy_note else []),
+        *_python_ceiling(p, results.proxy_python, connections),
+    ]
+
+
+def _python_ceiling(propylon: Pass, smallest: Pass | None, connections: int) -> list[str]:
+    if smallest is None:
+        return []
+    rate = smallest.loaded.requests_per_s
+    return [
+        "",
+        f"The smallest keep-alive proxy in Python on the same stack (`bench/python_proxy.py`: "
+        f"no headers forwarded, no limits, no errors handled) answers {rate:,.0f} requests/s "
+        f"at -c{connections} (p50 {smallest.single.p50_ms:.2f} ms at -c1): Propylon's "
+        f"HTTP_PROXY reaches {propylon.loaded.requests_per_s / rate:.2f} of it.",
     ]
 
 
@@ -480,7 +506,7 @@ def report_profile(results: Results) -> list[str]:
     if spots is None or not spots.own:
         return []
     lines = [
-        f"### Lambda proxy profile (py-spy: {spots.busy_samples:,} busy samples; "
+        f"### {results.profiled} profile (py-spy: {spots.busy_samples:,} busy samples; "
         f"{spots.idle_samples:,} of pool threads waiting for work left out)",
         "",
         "| own time | share | Propylon function on the stack | share |",

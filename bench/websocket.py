@@ -71,6 +71,7 @@ from typing import Any
 from _common import (
     HOST,
     START_TIMEOUT,
+    UNTHROTTLED,
     boto3_client,
     compile_package,
     fmt,
@@ -93,7 +94,6 @@ MOCK_TEMPLATE = '{"route": "$context.routeKey"}'
 MOCK_REPLY = '{"route": "$default"}'
 ANSWER_TIMEOUT = 5.0  # seconds; a missing answer fails the run instead of hanging it
 TARGETS = {"p50_ms": 0.5}
-UNTHROTTLED = ("--throttle-rate", "1000000", "--throttle-burst", "1000000")
 PACKAGES = ("uvicorn", "uvloop", "httptools", "websockets", "aiohttp", "boto3")
 
 

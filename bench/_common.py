@@ -5,7 +5,8 @@ Every process is started by a context manager and stopped when its block ends (a
 and on SIGTERM once ``stop_on_sigterm`` has run). Servers listen on 127.0.0.1 only.
 
 Run as a script, this file serves the baseline: the smallest raw ASGI app answering a fixed body
-on the stack ``propylon serve`` uses (uvicorn + uvloop + httptools, one process, access log off)::
+on the stack ``propylon serve`` uses (``propylon.server``: uvicorn + uvloop + httptools, one
+process, access log off)::
 
     python bench/_common.py --serve-baseline BODY_FILE [--content-type TYPE]
 """

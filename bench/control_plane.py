@@ -19,9 +19,9 @@ How it works:
    time from spawn to the first 200 is one sample; the median is reported.
 2. One more server is started; boto3 creates an HTTP API with a few routes.
 3. wrk (same command for both) measures ``GET /v2/apis/{id}`` on Propylon, then the same
-   bytes answered by the smallest raw ASGI app on the same stack (uvicorn + uvloop + httptools,
-   one process, access log off), served by ``bench/_common.py``. A short wrk pass warms each
-   server first.
+   bytes answered by the smallest raw ASGI app on the same stack (``propylon.server``: uvicorn +
+   uvloop + httptools, one process, access log off), served by ``bench/_common.py``. A short
+   wrk pass warms each server first.
 4. One boto3 client makes a fixed, sequential mix of calls: GetApi 50%, GetRoutes 20%,
    CreateRoute + DeleteRoute 20%, UpdateApi 10%.
 

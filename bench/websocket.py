@@ -28,8 +28,8 @@ the same client:
    body, so ``$input.body`` would render nothing and a two-way route sends nothing back; this
    route answers ``{"route": "$default"}`` (21 bytes) instead of echoing.
 3. **Baseline**: the smallest raw ASGI app echoing every text message, on the stack ``propylon
-   serve`` uses for WebSockets (uvicorn + uvloop + httptools, ``ws="websockets-sansio"``, one
-   process, access log off).
+   serve`` uses for WebSockets (``propylon.server``: uvicorn + uvloop + httptools,
+   ``ws="websockets-sansio"``, one process, access log off).
 
 The client runs on uvloop in this script's process (the servers are other processes), with
 compression off (a client would otherwise offer permessage-deflate, which uvicorn accepts, and

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -400,3 +401,47 @@ def test_a_lambda_proxy_gets_a_long_body_whole(served: str, control: Any) -> Non
 def pieces_of(content: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
     for start in range(0, len(content), size):
         yield content[start : start + size]
+
+
+def test_a_client_expecting_100_continue_gets_it_before_sending_the_body(
+    served: str, control: Any, steered: Backend
+) -> None:
+    """The interim answer is not held back with the final one: the client waits for it."""
+    api_id = proxied_api(control, steered.url("/upload"), "POST /upload")
+    host, port = served.removeprefix("http://").split(":")
+    content = b"".join(pieces(MB))
+    with socket.create_connection((host, int(port)), timeout=WAIT) as client:
+        client.sendall(
+            f"POST /_aws/execute-api/{api_id}/upload HTTP/1.1\r\nhost: {host}:{port}\r\n"
+            f"content-length: {len(content)}\r\nexpect: 100-continue\r\n\r\n".encode()
+        )
+        interim = _read_until(client, b"\r\n\r\n")
+        assert interim.startswith(b"HTTP/1.1 100 Continue\r\n")
+        client.sendall(content)
+        head = _read_until(client, b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        body = _read_exactly(client, length)
+    seen = json.loads(body)
+    assert (seen["size"], seen["sha256"]) == (MB, digest_of(MB))
+
+
+def _read_until(client: socket.socket, end: bytes) -> bytes:
+    """Bytes up to and including ``end``, read one at a time (nothing past it is taken)."""
+    data = b""
+    while not data.endswith(end):
+        byte = client.recv(1)
+        if not byte:
+            raise AssertionError(f"the connection closed after {data!r}")
+        data += byte
+    return data
+
+
+def _read_exactly(client: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = client.recv(size - len(data))
+        if not chunk:
+            raise AssertionError(f"the connection closed after {len(data)} of {size} bytes")
+        data += chunk
+    return data

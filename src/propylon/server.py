@@ -17,11 +17,14 @@ baselines start their servers with it too, so they run on the same stack.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from propylon.execute.door import ResponseAborted
 
 _SEND_AT = 64 * 1024
 """Held bytes that go out at once, without waiting for the end of the step."""
@@ -116,9 +119,23 @@ class HttpProtocol(HttpToolsProtocol):
         super().connection_made(CoalescingTransport(transport, self.loop))
 
 
+class _CutShortFilter(logging.Filter):
+    """Drops uvicorn's "Exception in ASGI application" traceback for an answer the gateway cut
+    short on purpose (a backend failing midway: ``ResponseAborted``, logged by the door)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, ResponseAborted)
+
+
+_CUT_SHORT = _CutShortFilter()
+
+
 def uvicorn_config(app: Any, log_level: str = "warning", **overrides: Any) -> uvicorn.Config:
     """The uvicorn configuration of ``propylon serve``: uvloop, :class:`HttpProtocol`,
-    WebSockets on websockets' sans-I/O protocol, no access log, no ``Server`` header."""
+    WebSockets on websockets' sans-I/O protocol, no access log, no ``Server`` header; uvicorn's
+    error log without the traceback of an answer cut short on purpose."""
+    logging.getLogger("uvicorn.error").addFilter(_CUT_SHORT)  # added once, however often called
     options: dict[str, Any] = {
         "loop": "uvloop" if sys.platform != "win32" else "asyncio",
         "http": HttpProtocol,

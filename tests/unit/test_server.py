@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
+import sys
 from typing import Any
 
+from propylon.execute.door import ResponseAborted
 from propylon.server import CoalescingTransport, HttpProtocol, uvicorn_config
 
 
@@ -144,3 +147,20 @@ def test_the_served_answer_arrives_whole_on_a_real_socket() -> None:
         assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
         assert b"content-length: 5\r\n" in answer
         assert answer.endswith(b"\r\n\r\nhello")
+
+
+def test_uvicorn_logs_no_traceback_for_an_answer_cut_short_on_purpose() -> None:
+    uvicorn_config(lambda *_: None)
+    errors = logging.getLogger("uvicorn.error")
+
+    def record(error: BaseException) -> logging.LogRecord:
+        try:
+            raise error
+        except BaseException:
+            info = sys.exc_info()
+        return errors.makeRecord(
+            "uvicorn.error", logging.ERROR, __file__, 1, "Exception in ASGI application", (), info
+        )
+
+    assert not errors.filter(record(ResponseAborted("the answer was cut short: reset")))
+    assert errors.filter(record(RuntimeError("a real bug")))

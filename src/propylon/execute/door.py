@@ -14,6 +14,7 @@ never one that looks complete.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, MutableMapping
 from contextlib import aclosing
 from typing import Any
@@ -25,13 +26,17 @@ from propylon.execute.body import MAX_BODY, RequestBody
 from propylon.execute.chain import Gateway, Response, error_response, now, request_id
 from propylon.execute.context import Invocation
 
+log = logging.getLogger("propylon.execute")
+
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 class ResponseAborted(PropylonError):
-    """The backend failed after its answer had started: the connection has to be dropped."""
+    """The backend failed after its answer had started: the connection has to be dropped.
+    Raised to the server, which closes the connection; the door has logged it already, so the
+    server's own traceback for it is filtered out (``propylon.server``)."""
 
 
 async def _take_body(
@@ -90,7 +95,9 @@ async def _stream(send: Send, response: Response, rest: AsyncGenerator[bytes, No
             async for chunk in rest:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         except GatewayError as exc:
-            raise ResponseAborted(f"the answer was cut short: {exc.detail or exc}") from exc
+            reason = f"the answer was cut short: {exc.detail or exc}"
+            log.warning("%s", reason)
+            raise ResponseAborted(reason) from exc
     await send({"type": "http.response.body", "body": b""})
 
 

@@ -94,7 +94,12 @@ class Deadlines:
                 self._cancelled -= 1
                 continue
             entry[2] = entry[3] = None
-            callback(argument)
+            try:
+                callback(argument)
+            except Exception as error:  # one bad callback must not stop the others
+                self._loop.call_exception_handler(
+                    {"message": "Exception in a deadline callback", "exception": error}
+                )
         if heap:
             self._arm(heap[0][0])
 

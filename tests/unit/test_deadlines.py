@@ -137,3 +137,23 @@ async def test_an_outside_cancellation_is_not_a_timeout() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+@on_a_loop
+async def test_a_failing_callback_does_not_stop_the_others() -> None:
+    loop = asyncio.get_running_loop()
+    reported: list[str] = []
+    loop.set_exception_handler(lambda _, context: reported.append(context["message"]))
+    deadlines = Deadlines()
+    done = loop.create_future()
+
+    def fail(_: object) -> None:
+        raise RuntimeError("broken")
+
+    deadlines.call_at(loop.time(), fail, None)
+    deadlines.call_at(loop.time(), done.set_result, "still ran")
+    assert await done == "still ran"
+    assert reported == ["Exception in a deadline callback"]
+    later = loop.create_future()
+    deadlines.call_at(loop.time() + 0.01, later.set_result, "and the timer is armed again")
+    assert await later == "and the timer is armed again"

@@ -6,7 +6,7 @@ PATH (``apt-get update && apt-get install -y wrk``) and, for the HTTP_PROXY part
 
     python bench/data_plane.py
 
-It takes about 2 minutes (10 seconds more with ``--profile``), talks only to 127.0.0.1, and
+It takes about 3.5 minutes (10 seconds more with ``--profile``), talks only to 127.0.0.1, and
 stops every process it started. nginx runs in the foreground from a configuration written to a
 temporary directory (pid file and logs there too), never as a system service.
 
@@ -18,7 +18,10 @@ speedscope, anything else: collapsed stacks) and, for collapsed stacks, prints t
 instead of running it on a thread.
 
 How it works (every server is measured with wrk twice, after a short warm-up each time:
-``-t2 -c32 -d10s --latency`` for throughput, then ``-t1 -c1 -d5s --latency`` for latency):
+``-t2 -c32 -d10s --latency`` for throughput, then ``-t1 -c1 -d5s --latency`` for latency;
+Propylon and the reference its ratio is taken against run the throughput pass in turns,
+``--rounds`` times each (3), and the median round of each counts, so that the machine's drift
+falls on both):
 
 Propylon runs with the account throttle lifted (``--throttle-rate``/``--throttle-burst``): at
 AWS's default quota of 10,000 requests/s it would answer 429 once it is faster than that.
@@ -183,6 +186,7 @@ class Results:
     profiled: str = "Lambda proxy"
     load_average: list[float] = field(default_factory=list)  # 1-minute, at start and at end
     seconds: float = 0.0
+    rounds: int = 1  # alternating -c32 rounds of Propylon and its reference (medians kept)
 
 
 # --- measurements ----------------------------------------------------------------------------
@@ -192,6 +196,25 @@ def measure(url: str, args: argparse.Namespace) -> Pass:
     loaded = measure_wrk(url, args.threads, args.connections, args.duration)
     single = measure_wrk(url, 1, 1, args.single_duration, SINGLE_WARMUP_SECONDS)
     return Pass(loaded, single)
+
+
+def measure_pair(
+    url: str, reference: str, args: argparse.Namespace, names: tuple[str, str]
+) -> tuple[Pass, Pass]:
+    """A server and its reference under load in alternating rounds (``--rounds``), each
+    keeping its median round, so that drift on the machine falls on both; then each on one
+    connection."""
+    rounds: tuple[list[WrkResult], list[WrkResult]] = ([], [])
+    for number in range(args.rounds):
+        for target, name, kept in zip((url, reference), names, rounds, strict=True):
+            say(f"{name}, round {number + 1} of {args.rounds}")
+            kept.append(measure_wrk(target, args.threads, args.connections, args.duration))
+    loaded = [sorted(kept, key=lambda r: r.requests_per_s)[len(kept) // 2] for kept in rounds]
+    single = [
+        measure_wrk(target, 1, 1, args.single_duration, SINGLE_WARMUP_SECONDS)
+        for target in (url, reference)
+    ]
+    return Pass(loaded[0], single[0]), Pass(loaded[1], single[1])
 
 
 def quick_create(url: str, target: str) -> str:
@@ -219,10 +242,9 @@ def measure_lambda(results: Results, args: argparse.Namespace, scratch: Path) ->
         body_file.write_bytes(body)
         with server(baseline_command(body_file, results.lambda_content_type)) as (baseline, _):
             wait_for_200(baseline, path, time.monotonic() + START_TIMEOUT)
-            say("Lambda proxy on Propylon")
-            results.lambda_propylon = measure(url + path, args)
-            say("the same answer from the raw ASGI baseline")
-            results.lambda_baseline = measure(baseline + path, args)
+            results.lambda_propylon, results.lambda_baseline = measure_pair(
+                url + path, baseline + path, args, ("Lambda proxy on Propylon", "raw ASGI hello")
+            )
         if args.profile and args.only != "http":
             say(f"profiling the Lambda proxy with py-spy into {args.profile}")
             profile(process.pid, url + path, args, results)
@@ -347,10 +369,9 @@ def measure_http_proxy(results: Results, args: argparse.Namespace, scratch: Path
         path = results.proxy_path = proxy_path(url, prefix, results)
         say(f"the upstream (nginx) directly, {path}")
         results.proxy_upstream = measure(upstream + path, args)
-        say("HTTP_PROXY on Propylon")
-        results.proxy_propylon = measure(url + prefix + path, args)
-        say("nginx as a reverse proxy")
-        results.proxy_nginx = measure(nginx_proxy + path, args)
+        results.proxy_propylon, results.proxy_nginx = measure_pair(
+            url + prefix + path, nginx_proxy + path, args, ("HTTP_PROXY on Propylon", "nginx proxy")
+        )
         python_proxy = [sys.executable, str(Path(__file__).with_name("python_proxy.py")), upstream]
         with server(python_proxy) as (smallest, _):
             wait_for_200(smallest, path, time.monotonic() + START_TIMEOUT)
@@ -529,7 +550,8 @@ def report(results: Results, args: argparse.Namespace) -> str:
         f"{m['aiohttp']}, nginx {m['nginx']}; {m['date']}, revision {m['revision']}.",
         f"wrk: `wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency URL` "
         f"and `wrk -t1 -c1 -d{args.single_duration}s --latency URL`; wrk and the servers on the "
-        "same cores.",
+        f"same cores. Propylon and its reference take turns under load, {args.rounds} rounds "
+        "each; the median round of each is shown.",
         "",
         *(report_lambda(results, args.connections) if args.only != "http" else []),
         "",
@@ -558,6 +580,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--async-handler", action="store_true", help="an `async def` handler (on the event loop)"
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="alternating -c32 rounds of Propylon and its reference, medians kept (default 3)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--only", choices=("lambda", "http"), help="measure one path only")
     parser.add_argument(
@@ -579,7 +607,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     packages = ("uvicorn", "uvloop", "httptools", "boto3", "aiohttp")
     results = Results(
-        {**machine(packages), "nginx": nginx_version()}, load_average=[os.getloadavg()[0]]
+        {**machine(packages), "nginx": nginx_version()},
+        load_average=[os.getloadavg()[0]],
+        rounds=args.rounds,
     )
     with tempfile.TemporaryDirectory(prefix="propylon-bench-") as scratch:
         if args.only in (None, "lambda"):

@@ -154,8 +154,7 @@ class Pool:
                 connection.transport.write(head + body)
             else:
                 await _send(connection, head, body, chunked)
-            if not connection.head_done:
-                await connection.wait_head()
+            await connection.wait_head()
         except BaseException:
             self.discard(connection)
             raise

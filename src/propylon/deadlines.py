@@ -14,8 +14,9 @@ are skipped) and the timer is armed again for the next live entry. Cancelled ent
 the heap are counted, and the heap is rebuilt without them once they are over half of it and
 more than a few hundred, so a long limit that many short requests outlive costs no memory.
 
-:class:`Timeout` is ``asyncio.timeout_at`` on a :class:`Deadlines`: the task is cancelled when
-the limit passes and the cancellation comes out of the block as ``TimeoutError``.
+:class:`Timeout` is ``asyncio.timeout_at`` on a :class:`Deadlines`, as a plain (not async)
+context manager: the task is cancelled when the limit passes and the cancellation comes out of
+the block as ``TimeoutError``.
 
 A ``Deadlines`` belongs to one event loop, the one running when it is first used; on another
 (tests run many) it starts afresh.
@@ -105,8 +106,9 @@ class Deadlines:
 
 
 class Timeout:
-    """``async with Timeout(deadlines, when):`` raises ``TimeoutError`` out of the block when
-    loop time ``when`` passes before it ends, as ``asyncio.timeout_at`` does."""
+    """``with Timeout(deadlines, when):``, in a task, raises ``TimeoutError`` out of the block
+    when loop time ``when`` passes before it ends, as ``async with asyncio.timeout_at(when)``
+    does. A plain ``with``: entering and leaving need no await, so they cost no coroutine."""
 
     __slots__ = ("_cancelling", "_deadlines", "_entry", "_expired", "_task", "_when")
 
@@ -118,7 +120,7 @@ class Timeout:
         self._entry: Entry | None = None
         self._cancelling = 0
 
-    async def __aenter__(self) -> Timeout:
+    def __enter__(self) -> Timeout:
         self._task = asyncio.current_task()
         if self._task is None:
             raise RuntimeError("Timeout should be used inside a task")
@@ -126,7 +128,7 @@ class Timeout:
         self._entry = self._deadlines.call_at(self._when, _expire, self)
         return self
 
-    async def __aexit__(
+    def __exit__(
         self,
         kind: type[BaseException] | None,
         error: BaseException | None,

@@ -102,9 +102,8 @@ async def test_timeout_turns_the_cancellation_into_timeout_error() -> None:
     loop = asyncio.get_running_loop()
     deadlines = Deadlines()
     start = loop.time()
-    with pytest.raises(TimeoutError):
-        async with Timeout(deadlines, start + 0.02) as timeout:
-            await asyncio.sleep(10)
+    with pytest.raises(TimeoutError), Timeout(deadlines, start + 0.02) as timeout:
+        await asyncio.sleep(10)
     assert timeout.expired
     assert 0.02 <= loop.time() - start < 5
     current = asyncio.current_task()
@@ -117,7 +116,7 @@ async def test_timeout_turns_the_cancellation_into_timeout_error() -> None:
 async def test_timeout_that_does_not_expire_leaves_the_block_alone() -> None:
     loop = asyncio.get_running_loop()
     deadlines = Deadlines()
-    async with Timeout(deadlines, loop.time() + 5) as timeout:
+    with Timeout(deadlines, loop.time() + 5) as timeout:
         await asyncio.sleep(0)
     assert not timeout.expired
     assert deadlines._heap == [] or all(entry[2] is None for entry in deadlines._heap)
@@ -129,7 +128,7 @@ async def test_an_outside_cancellation_is_not_a_timeout() -> None:
     deadlines = Deadlines()
 
     async def guarded() -> None:
-        async with Timeout(deadlines, loop.time() + 5):
+        with Timeout(deadlines, loop.time() + 5):
             await asyncio.sleep(10)
 
     task = asyncio.create_task(guarded())

@@ -172,7 +172,7 @@ class HttpProxy:
             length = None
             if inv.body_stream is not None:  # sent as the client sends it, with its length
                 body, length = inv.body_stream.chunks(), inv.header("content-length")
-            async with Timeout(self._deadlines, deadline):
+            with Timeout(self._deadlines, deadline):
                 response = await self._pool.request(
                     inv.http_method if method == "ANY" else method,
                     url,
@@ -181,8 +181,11 @@ class HttpProxy:
                     length=length,
                     server_hostname=server_name,
                 )
-                try:
-                    first = await _first_part(response)
+                try:  # a body that came with the head (a short answer, usually) needs no await
+                    if response.arrived:
+                        first = response.read_nowait()
+                    else:
+                        first = await _rest_of_first(response)
                 except BaseException:
                     response.close()
                     raise
@@ -279,10 +282,9 @@ class _Failures:
             raise IntegrationFailure(f"{type(error).__name__}: {error}") from error
 
 
-async def _first_part(response: Response) -> bytes:
-    """A short body of known length whole (not worth streaming), else what has arrived."""
-    if response.arrived:  # all of it came with the head (a short answer, usually)
-        return response.read_nowait()
+async def _rest_of_first(response: Response) -> bytes:
+    """For a body still arriving: a short one of known length whole (not worth streaming),
+    else what has arrived."""
     length = response.content_length
     if length is not None and length <= _SMALL_BODY:
         return await response.read()
@@ -311,9 +313,8 @@ async def _rest(
         while True:
             chunk = response.read_nowait()  # what has arrived needs no timer
             if not chunk and not response.at_eof():
-                with failures:
-                    async with Timeout(deadlines, deadline):
-                        chunk = await response.read_some()
+                with failures, Timeout(deadlines, deadline):
+                    chunk = await response.read_some()
             if not chunk:  # the end of the body
                 break
             yield chunk

@@ -127,7 +127,7 @@ class Pool:
         scheme, host, port, host_header, target = _split(url)
         head = _head(method, target, host_header, headers, body, length)
         origin = (scheme, host, port, server_hostname if scheme == "https" else None)
-        connection = await self._acquire(origin)
+        connection = self._idle_one(origin) or await self._acquire(origin)
         try:
             await self._exchange(connection, method == "HEAD", head, body, length is None)
         except ConnectionError:
@@ -159,17 +159,24 @@ class Pool:
             self.discard(connection)
             raise
 
+    def _idle_one(self, origin: Origin) -> Connection | None:
+        """A pooled connection to ``origin`` still fit for use, if there is one (those found
+        closed or idle too long are dropped on the way)."""
+        idle = self._idle.get(origin)
+        if idle:
+            now = time.monotonic()
+            while idle:
+                connection = idle.pop()
+                if connection.usable(now):
+                    connection.reused = True
+                    return connection
+                self.discard(connection)
+        return None
+
     async def _acquire(self, origin: Origin, fresh: bool = False) -> Connection:
         while True:
-            idle = self._idle.get(origin)
-            if idle and not fresh:
-                now = time.monotonic()
-                while idle:
-                    connection = idle.pop()
-                    if connection.usable(now):
-                        connection.reused = True
-                        return connection
-                    self.discard(connection)
+            if not fresh and (connection := self._idle_one(origin)) is not None:
+                return connection
             if self._open < self._limit:
                 break
             if not self._drop_one_idle():  # wait for a connection to close or come back

@@ -22,6 +22,7 @@ from propylon.control.signatures import SignatureCheck
 from propylon.credentials import load_credentials
 from propylon.execute.addressing import is_execute_api
 from propylon.execute.authorizers.iam import IamVerifier
+from propylon.execute.body import BodyTooLarge, read_body
 from propylon.execute.chain import Gateway
 from propylon.execute.deployed import DeployedApis
 from propylon.execute.door import serve_execute_api
@@ -50,27 +51,6 @@ _TOO_LARGE = Reply(
     b'{"message":"Request body too large"}',
     headers=(("x-amzn-ErrorType", "BadRequestException"),),
 )
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-async def read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 async def send_reply(send: Send, reply: Reply, *extra: tuple[bytes, bytes]) -> None:

@@ -30,6 +30,28 @@ MAX_BODY = 10 * 1024 * 1024
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
 
+class BodyTooLarge(Exception):
+    """A body read whole (``read_body``) went past its limit."""
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """A whole ASGI request body; one byte over ``limit`` raises :class:`BodyTooLarge`."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
 class ClientDisconnected(GatewayError):
     """The client hung up before sending its whole body: nobody is left to read the answer."""
 

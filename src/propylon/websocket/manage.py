@@ -30,6 +30,7 @@ from botocore.model import OperationModel
 
 from propylon.errors import ControlPlaneError
 from propylon.execute.addressing import locate, select_stage
+from propylon.execute.body import BodyTooLarge, read_body
 from propylon.execute.chain import request_id
 from propylon.sigv4 import SignatureError, SignedRequest, verify
 from propylon.spec.model import load_service_model
@@ -105,7 +106,10 @@ class ManagementApi:
             await _send(send, Reply(404, b'{"message":"Not Found"}'))
             return
         try:
-            body = await _read_body(receive, self.quotas.max_message)
+            try:
+                body = await read_body(receive, self.quotas.max_message)
+            except BodyTooLarge:
+                raise PayloadTooLargeException("Message too long") from None
             if self.gateway.settings.verify_signatures:
                 query = scope["query_string"].decode("latin-1")
                 self._check_signature(scope["method"], raw_path, query, headers, body)
@@ -182,24 +186,6 @@ OPERATIONS: dict[str, Handler] = {
 
 def _moment(epoch_ms: int) -> datetime:
     return datetime.fromtimestamp(epoch_ms / 1000, UTC)
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    """The request body; one byte over ``limit`` is enough to refuse it."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLargeException("Message too long")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 async def _send(send: Send, reply: Reply) -> None:

@@ -136,7 +136,7 @@ async def lambda_proxy(
     except MalformedResponse as exc:
         log.warning("malformed Lambda proxy response from %s: %s", uri, exc)
         raise GatewayInternalError(f"malformed Lambda proxy response: {exc}") from None
-    return Response(reply.status, list(reply.headers), reply.body)
+    return Response(reply.status, reply.headers, reply.body)
 
 
 async def http_proxy(

@@ -43,6 +43,11 @@ async def _take_body(
     receive: Receive, headers: list[tuple[str, str]]
 ) -> tuple[bytes, RequestBody | None]:
     """The body if it came whole with the request, else ``b""`` and the rest to read."""
+    for name, _ in headers:
+        if name == "content-length" or name == "transfer-encoding":
+            break
+    else:  # neither: an HTTP/1.1 request without a body (RFC 9112 §6.3), nothing to receive
+        return b"", None
     message = await receive()
     if message["type"] != "http.request":
         return b"", None

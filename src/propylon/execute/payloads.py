@@ -101,17 +101,14 @@ def encode_body(inv: Invocation) -> tuple[str | None, bool]:
     return base64.b64encode(inv.body).decode("ascii"), True
 
 
-def _cookies(headers: Iterable[tuple[str, str]]) -> list[str]:
-    """Every ``name=value`` of the ``cookie`` headers; nameless (or ``=``-less) ones dropped."""
-    cookies: list[str] = []
-    for name, value in headers:
-        if name == "cookie":
-            for part in value.split(";"):
-                cookie = part.strip()
-                name_part, equals, _ = cookie.partition("=")
-                if equals and name_part.strip():
-                    cookies.append(cookie)
-    return cookies
+def _add_cookies(header: str, cookies: list[str]) -> None:
+    """Every ``name=value`` of one ``cookie`` header onto ``cookies``; nameless (or ``=``-less)
+    ones dropped."""
+    for part in header.split(";"):
+        cookie = part.strip()
+        name_part, equals, _ = cookie.partition("=")
+        if equals and name_part.strip():
+            cookies.append(cookie)
 
 
 def _route_path(route_key: str) -> str:
@@ -130,10 +127,18 @@ def build_event_v2(inv: Invocation) -> dict[str, Any]:
         "rawPath": inv.raw_path,
         "rawQueryString": inv.raw_query_string,
     }
-    cookies = _cookies(inv.headers)
+    # One pass over the headers (this runs for every request): cookies apart, the rest joined.
+    headers: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in inv.headers:
+        if name == "cookie":
+            _add_cookies(value, cookies)
+            continue
+        before = headers.get(name)
+        headers[name] = value if before is None else f"{before},{value}"
     if cookies:
         event["cookies"] = cookies
-    event["headers"] = _joined(pair for pair in inv.headers if pair[0] != "cookie")
+    event["headers"] = headers
     if inv.query:
         event["queryStringParameters"] = _joined(inv.query)
     if inv.path_parameters:
@@ -141,7 +146,7 @@ def build_event_v2(inv: Invocation) -> dict[str, Any]:
     if inv.stage_variables:
         event["stageVariables"] = dict(inv.stage_variables)
     event["requestContext"] = _request_context_v2(inv)
-    body, is_base64 = encode_body(inv)
+    body, is_base64 = encode_body(inv) if inv.body else (None, False)
     if body is not None:
         event["body"] = body
     event["isBase64Encoded"] = is_base64
@@ -149,26 +154,39 @@ def build_event_v2(inv: Invocation) -> dict[str, Any]:
 
 
 def _request_context_v2(inv: Invocation) -> dict[str, Any]:
-    context: dict[str, Any] = {"accountId": inv.account_id, "apiId": inv.api_id}
-    if inv.authorizer is not None:
-        context["authorizer"] = inv.authorizer
-    context.update(
-        domainName=inv.domain_name,
-        domainPrefix=inv.domain_prefix,
-        http={
-            "method": inv.http_method,
-            "path": inv.path,
-            "protocol": inv.protocol,
-            "sourceIp": inv.source_ip,
-            "userAgent": inv.user_agent,
-        },
-        requestId=inv.request_id,
-        routeKey=inv.route_key,
-        stage=inv.stage,
-        time=inv.request_time,
-        timeEpoch=inv.request_time_epoch,
-    )
-    return context
+    http = {
+        "method": inv.http_method,
+        "path": inv.path,
+        "protocol": inv.protocol,
+        "sourceIp": inv.source_ip,
+        "userAgent": inv.user_agent,
+    }
+    if inv.authorizer is None:
+        return {
+            "accountId": inv.account_id,
+            "apiId": inv.api_id,
+            "domainName": inv.domain_name,
+            "domainPrefix": inv.domain_prefix,
+            "http": http,
+            "requestId": inv.request_id,
+            "routeKey": inv.route_key,
+            "stage": inv.stage,
+            "time": inv.request_time,
+            "timeEpoch": inv.request_time_epoch,
+        }
+    return {
+        "accountId": inv.account_id,
+        "apiId": inv.api_id,
+        "authorizer": inv.authorizer,
+        "domainName": inv.domain_name,
+        "domainPrefix": inv.domain_prefix,
+        "http": http,
+        "requestId": inv.request_id,
+        "routeKey": inv.route_key,
+        "stage": inv.stage,
+        "time": inv.request_time,
+        "timeEpoch": inv.request_time_epoch,
+    }
 
 
 # --- request: payload 1.0 ---------------------------------------------------------------------
@@ -262,6 +280,8 @@ def _identity_v1(inv: Invocation) -> dict[str, Any]:
 
 
 def _status(value: Any) -> int:
+    if type(value) is int and 100 <= value <= 599:  # nearly always
+        return value
     integral = (
         (isinstance(value, int) and not isinstance(value, bool))
         or (isinstance(value, float) and value.is_integer())
@@ -349,10 +369,14 @@ def _structured_v2(result: Mapping[str, Any]) -> LambdaReply:
     """``cookies`` become ``set-cookie`` lines ahead of one given in ``headers``; 2.0 has no
     ``multiValueHeaders`` (a multi-valued header is one comma-joined string)."""
     headers = _headers(result)
-    cookies = [("set-cookie", cookie) for cookie in _string_list(result, "cookies")]
-    plain = [header for header in headers if header[0].lower() != "set-cookie"]
-    given = [header for header in headers if header[0].lower() == "set-cookie"]
-    return LambdaReply(_status(result["statusCode"]), plain + cookies + given, _body(result))
+    cookies = _string_list(result, "cookies")
+    if cookies and headers:
+        plain = [header for header in headers if header[0].lower() != "set-cookie"]
+        given = [header for header in headers if header[0].lower() == "set-cookie"]
+        headers = plain + [("set-cookie", cookie) for cookie in cookies] + given
+    elif cookies:
+        headers = [("set-cookie", cookie) for cookie in cookies]
+    return LambdaReply(_status(result["statusCode"]), headers, _body(result))
 
 
 # --- response: payload 1.0 --------------------------------------------------------------------

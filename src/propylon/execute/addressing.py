@@ -54,10 +54,10 @@ def locate(host: str, raw_path: str) -> Address | None:
     if raw_path.startswith(PATH_PREFIX):
         api_id, rest = raw_path[_ID_START:_ID_END], raw_path[_ID_END:]
         if _is_api_id(api_id) and (not rest or rest[0] == "/") and "\n" not in rest:
-            return Address(api_id, rest or "/", by_host=False)
+            return Address(api_id, rest or "/", False)
     by_host = _HOST.fullmatch(host.lower())
     if by_host:
-        return Address(by_host[1], raw_path or "/", by_host=True)
+        return Address(by_host[1], raw_path or "/", True)
     return None
 
 

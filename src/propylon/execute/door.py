@@ -76,7 +76,7 @@ async def _send(send: Send, response: Response) -> None:
         for name, value in response.headers
         if name.lower() not in _FRAMING
     ]
-    headers.append((b"content-length", str(len(response.body)).encode()))
+    headers.append((b"content-length", b"%d" % len(response.body)))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
 

@@ -368,8 +368,8 @@ def _inferred_body(result: Any) -> bytes:
 def _structured_v2(result: Mapping[str, Any]) -> LambdaReply:
     """``cookies`` become ``set-cookie`` lines ahead of one given in ``headers``; 2.0 has no
     ``multiValueHeaders`` (a multi-valued header is one comma-joined string)."""
-    headers = _headers(result)
-    cookies = _string_list(result, "cookies")
+    headers = [] if result.get("headers") is None else _headers(result)
+    cookies = [] if result.get("cookies") is None else _string_list(result, "cookies")
     if cookies and headers:
         plain = [header for header in headers if header[0].lower() != "set-cookie"]
         given = [header for header in headers if header[0].lower() == "set-cookie"]

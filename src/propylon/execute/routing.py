@@ -84,6 +84,8 @@ class _Route:
     depth: int  # number of segments before the greedy one (all of them if not greedy)
 
     def bind(self, segments: Segments) -> RouteMatch:
+        if not self.variables and self.greedy is None:  # most routes, $default among them
+            return RouteMatch(self.record, self.key, {})
         parameters = {name: segments[index] for index, name in self.variables}
         if self.greedy is not None:
             parameters[self.greedy] = "/".join(segments[self.depth :])

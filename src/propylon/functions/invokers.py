@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from threading import Lock
 from typing import Any, Protocol
 
-from propylon.deadlines import Deadlines
+from propylon.deadlines import Deadlines, Timeout
 from propylon.functions.context import Clock, LambdaContext, log_stream_name
 from propylon.functions.errors import (
     CallerTimeout,
@@ -155,13 +155,13 @@ class InProcessInvoker:
         limit: float,
         expired: type[FunctionTimeout | CallerTimeout],
     ) -> Any:
-        scope = asyncio.timeout(limit)
+        scope = Timeout(self._deadlines, asyncio.get_running_loop().time() + limit)
         try:
-            async with scope:
+            with scope:
                 return await loaded.handler(event, context)
         except (Exception, SystemExit) as exc:
             # A TimeoutError the handler raised itself is the handler's error, not ours.
-            if isinstance(exc, TimeoutError) and scope.expired():
+            if isinstance(exc, TimeoutError) and scope.expired:
                 raise expired(self.spec.name, limit, context.aws_request_id) from None
             raise _handler_error(self.spec.name, exc) from exc
 

@@ -21,10 +21,11 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from propylon.errors import GatewayError, GatewayNotFound, GatewayPayloadTooLarge, PropylonError
-from propylon.execute.addressing import locate
+from propylon.execute.addressing import Address, locate
 from propylon.execute.body import MAX_BODY, RequestBody
 from propylon.execute.chain import Gateway, Response, error_response, now, request_id
 from propylon.execute.context import Invocation
+from propylon.execute.deployed import CompiledStage
 
 log = logging.getLogger("propylon.execute")
 
@@ -107,8 +108,16 @@ async def _stream(send: Send, response: Response, rest: AsyncGenerator[bytes, No
 
 
 def _invocation(
-    scope: Scope, headers: list[tuple[str, str]], host: str, path: str, body: bytes
+    scope: Scope,
+    headers: list[tuple[str, str]],
+    host: str,
+    address: Address,
+    resolved: tuple[CompiledStage, str, str, str],
+    body: bytes,
 ) -> Invocation:
+    """The request's context, built in one call (this runs for every request)."""
+    stage, stage_name, route_path, account = resolved
+    path = address.path
     raw_query = scope["query_string"].decode("latin-1")
     client = scope.get("client") or ("", 0)
     request_time, epoch = now()
@@ -116,7 +125,7 @@ def _invocation(
         http_method=scope["method"],
         raw_path=path,
         path=unquote(path) if "%" in path else path,
-        route_path=path,
+        route_path=route_path,
         raw_query_string=raw_query,
         query=parse_qsl(raw_query, keep_blank_values=True) if raw_query else [],
         headers=headers,
@@ -124,12 +133,13 @@ def _invocation(
         source_ip=client[0],
         protocol=f"HTTP/{scope.get('http_version', '1.1')}",
         domain_name=host.rsplit(":", 1)[0] if not host.endswith("]") else host,
-        api_id="",
-        account_id="",
-        stage="",
+        api_id=address.api_id,
+        account_id=account,
+        stage=stage_name,
         request_id=request_id(),
         request_time=request_time,
         request_time_epoch=epoch,
+        stage_variables=stage.stage_variables,
     )
 
 
@@ -143,18 +153,16 @@ async def serve_execute_api(
     try:
         if address is None:
             raise GatewayNotFound("no API at this address")
-        stage, stage_name, route_path, account = gateway.resolve(address)
+        resolved = gateway.resolve(address)
         body, rest = await _take_body(receive, headers)
     except GatewayError as exc:
         response = error_response(exc)
         response.headers.append(("apigw-requestid", request_id()))
         await _send(send, response)
         return
-    inv = _invocation(scope, headers, host, address.path, body)
-    inv.api_id, inv.account_id, inv.stage = address.api_id, account, stage_name
-    inv.route_path = route_path
-    inv.stage_variables = stage.stage_variables
+    inv = _invocation(scope, headers, host, address, resolved, body)
     inv.body_stream = rest
+    stage = resolved[0]
     try:
         await _send(send, await gateway.serve(inv, stage))
     finally:  # the access log comes after the answer, never before it

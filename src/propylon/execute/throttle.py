@@ -70,7 +70,8 @@ class TokenBucket:
         """Bring the bucket up to ``now``; return the tokens it holds."""
         elapsed = now - self.stamp
         if elapsed > 0:
-            self.tokens = min(float(self.burst), self.tokens + elapsed * self.rate)
+            tokens = self.tokens + elapsed * self.rate
+            self.tokens = tokens if tokens < self.burst else float(self.burst)
             self.stamp = now
         return self.tokens
 

@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -56,6 +56,11 @@ class WrkResult:
     requests: int
     errors: int
     command: str
+    cpu_user_us: float | None = None
+    """The server process's user CPU time per request during the pass (all its threads), in
+    microseconds; None when it was not measured (no pid given, or not Linux)."""
+    cpu_system_us: float | None = None
+    """The same for system (kernel) time: the server's system calls."""
 
 
 # --- processes -------------------------------------------------------------------------------
@@ -272,11 +277,38 @@ def run_wrk(url: str, threads: int, connections: int, seconds: int) -> WrkResult
 
 
 def measure_wrk(
-    url: str, threads: int, connections: int, seconds: int, warmup: int = WARMUP_SECONDS
+    url: str,
+    threads: int,
+    connections: int,
+    seconds: int,
+    warmup: int = WARMUP_SECONDS,
+    pid: int | None = None,
 ) -> WrkResult:
-    """A short wrk pass to warm the server, then the measured one."""
+    """A short wrk pass to warm the server, then the measured one; with the server's ``pid``,
+    also the CPU time it spent per request during the measured pass."""
     run_wrk(url, threads, connections, warmup)
-    return run_wrk(url, threads, connections, seconds)
+    before = None if pid is None else process_cpu(pid)
+    result = run_wrk(url, threads, connections, seconds)
+    after = None if pid is None else process_cpu(pid)
+    if before is None or after is None or not result.requests:
+        return result
+    return replace(
+        result,
+        cpu_user_us=round((after[0] - before[0]) / result.requests * 1e6, 1),
+        cpu_system_us=round((after[1] - before[1]) / result.requests * 1e6, 1),
+    )
+
+
+def process_cpu(pid: int) -> tuple[float, float] | None:
+    """User and system CPU seconds a process (all its threads) has used so far, from
+    ``/proc/PID/stat``; None where there is no such file (not Linux, or the process is gone)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, int(fields[12]) / ticks
 
 
 def boto3_client(url: str) -> Any:

@@ -23,6 +23,10 @@ Propylon and the reference its ratio is taken against run the throughput pass in
 ``--rounds`` times each (3), and the median round of each counts, so that the machine's drift
 falls on both):
 
+On Linux the tables also give the server's CPU time per request during the kept ``-c32`` round
+(user + system, from ``/proc/PID/stat``, all its threads; not for nginx, whose work is in its
+worker process).
+
 Propylon runs with the account throttle lifted (``--throttle-rate``/``--throttle-burst``): at
 AWS's default quota of 10,000 requests/s it would answer 429 once it is faster than that.
 
@@ -199,16 +203,20 @@ def measure(url: str, args: argparse.Namespace) -> Pass:
 
 
 def measure_pair(
-    url: str, reference: str, args: argparse.Namespace, names: tuple[str, str]
+    url: str,
+    reference: str,
+    args: argparse.Namespace,
+    names: tuple[str, str],
+    pids: tuple[int | None, int | None] = (None, None),
 ) -> tuple[Pass, Pass]:
     """A server and its reference under load in alternating rounds (``--rounds``), each
     keeping its median round, so that drift on the machine falls on both; then each on one
-    connection."""
+    connection. ``pids``: the processes whose CPU time per request is measured (None: not)."""
     rounds: tuple[list[WrkResult], list[WrkResult]] = ([], [])
     for number in range(args.rounds):
-        for target, name, kept in zip((url, reference), names, rounds, strict=True):
+        for target, name, kept, pid in zip((url, reference), names, rounds, pids, strict=True):
             say(f"{name}, round {number + 1} of {args.rounds}")
-            kept.append(measure_wrk(target, args.threads, args.connections, args.duration))
+            kept.append(measure_wrk(target, args.threads, args.connections, args.duration, pid=pid))
     loaded = [sorted(kept, key=lambda r: r.requests_per_s)[len(kept) // 2] for kept in rounds]
     single = [
         measure_wrk(target, 1, 1, args.single_duration, SINGLE_WARMUP_SECONDS)
@@ -240,10 +248,15 @@ def measure_lambda(results: Results, args: argparse.Namespace, scratch: Path) ->
         results.lambda_content_type = dict(headers).get("content-type")
         body_file = scratch / "hello.body"
         body_file.write_bytes(body)
-        with server(baseline_command(body_file, results.lambda_content_type)) as (baseline, _):
+        hello = baseline_command(body_file, results.lambda_content_type)
+        with server(hello) as (baseline, baseline_process):
             wait_for_200(baseline, path, time.monotonic() + START_TIMEOUT)
             results.lambda_propylon, results.lambda_baseline = measure_pair(
-                url + path, baseline + path, args, ("Lambda proxy on Propylon", "raw ASGI hello")
+                url + path,
+                baseline + path,
+                args,
+                ("Lambda proxy on Propylon", "raw ASGI hello"),
+                (process.pid, baseline_process.pid),
             )
         if args.profile and args.only != "http":
             say(f"profiling the Lambda proxy with py-spy into {args.profile}")
@@ -370,7 +383,11 @@ def measure_http_proxy(results: Results, args: argparse.Namespace, scratch: Path
         say(f"the upstream (nginx) directly, {path}")
         results.proxy_upstream = measure(upstream + path, args)
         results.proxy_propylon, results.proxy_nginx = measure_pair(
-            url + prefix + path, nginx_proxy + path, args, ("HTTP_PROXY on Propylon", "nginx proxy")
+            url + prefix + path,
+            nginx_proxy + path,
+            args,
+            ("HTTP_PROXY on Propylon", "nginx proxy"),
+            (process.pid, None),  # nginx's work is in its worker, not the master process
         )
         python_proxy = [sys.executable, str(Path(__file__).with_name("python_proxy.py")), upstream]
         with server(python_proxy) as (smallest, _):
@@ -424,13 +441,24 @@ def _columns(passes: list[Pass], pick: str, concurrency: str) -> list[str]:
 
 
 def _rows(passes: list[Pass], connections: int) -> list[str]:
-    """Requests/s, p50 and p99 at both concurrencies, without ratios."""
+    """Requests/s, p50 and p99 at both concurrencies, without ratios; then the server's CPU
+    time per request under load, when it was measured."""
     rows = []
     for concurrency, c in (("loaded", connections), ("single", 1)):
         rows.append(_row(f"requests/s, -c{c}", _columns(passes, "requests_per_s", concurrency)))
         rows.append(_row(f"latency p50, -c{c}", _columns(passes, "p50_ms", concurrency)))
         rows.append(_row(f"latency p99, -c{c}", _columns(passes, "p99_ms", concurrency)))
+    if any(p.loaded.cpu_user_us is not None for p in passes):
+        label = f"server CPU per request, -c{connections} (user + system)"
+        rows.append(_row(label, [_cpu(p.loaded) for p in passes]))
     return rows
+
+
+def _cpu(result: WrkResult) -> str:
+    if result.cpu_user_us is None or result.cpu_system_us is None:
+        return ""
+    total = result.cpu_user_us + result.cpu_system_us
+    return f"{total:.1f} µs ({result.cpu_user_us:.1f} + {result.cpu_system_us:.1f})"
 
 
 def report_lambda(results: Results, connections: int) -> list[str]:

@@ -88,3 +88,33 @@ def test_a_closed_pool_refuses_jobs() -> None:
             threads.submit(str)
 
     asyncio.run(scenario())
+
+
+def test_a_burst_gets_threads_beside_the_idle_ones() -> None:
+    """One thread idle and three jobs that must run at once: two more threads start."""
+    together = threading.Barrier(3, timeout=5)  # broken unless three jobs run at once
+
+    def job() -> int:
+        together.wait()
+        return threading.get_ident()
+
+    async def scenario() -> set[int]:
+        threads = HandlerThreads("t", 4)
+        try:
+            await threads.submit(str)  # one thread, idle once this is answered
+            return set(await asyncio.gather(*(threads.submit(job) for _ in range(3))))
+        finally:
+            await threads.aclose()
+
+    assert len(asyncio.run(scenario())) == 3
+
+
+def test_a_job_held_when_the_pool_closes_fails() -> None:
+    async def scenario() -> None:
+        threads = HandlerThreads("t", 1)
+        future = threads.submit(str, "never run")
+        await threads.aclose()  # closes before the step that submitted the job hands it over
+        with pytest.raises(RuntimeError, match="closed"):
+            await future
+
+    asyncio.run(scenario())

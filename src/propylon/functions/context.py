@@ -53,6 +53,15 @@ class LambdaContext:
         self._deadline = deadline
         self._clock = clock
 
+    def renewed(self, aws_request_id: str, deadline: float) -> LambdaContext:
+        """A context for another call of the same function: this one's values with a new request
+        id and deadline. Cheaper than ``__init__`` (this runs for every call)."""
+        context = LambdaContext.__new__(LambdaContext)
+        context.__dict__.update(self.__dict__)
+        context.aws_request_id = aws_request_id
+        context._deadline = deadline
+        return context
+
     def get_remaining_time_in_millis(self) -> int:
         """Milliseconds until the function times out, never negative."""
         return max(0, int((self._deadline - self._clock()) * 1000))

@@ -96,6 +96,7 @@ class InProcessInvoker:
         self._load_lock = Lock()
         self._loaded: LoadedHandler | None = None
         self._log_stream = ""
+        self._context: LambdaContext | None = None  # the first call's: later ones are copies
         self._saved_environ: dict[str, str | None] = {}
         self._closed = False
 
@@ -124,15 +125,18 @@ class InProcessInvoker:
             limit = self.spec.timeout
         else:
             expired = CallerTimeout
-        context = LambdaContext(
-            aws_request_id=request_id,
-            function_name=self.spec.name,
-            invoked_function_arn=self.invoked_function_arn,
-            memory_limit_in_mb=self.spec.memory,
-            log_stream_name=self._log_stream,
-            deadline=self._clock() + self.spec.timeout,
-            clock=self._clock,
-        )
+        first = self._context
+        if first is None:
+            first = self._context = LambdaContext(
+                aws_request_id=request_id,
+                function_name=self.spec.name,
+                invoked_function_arn=self.invoked_function_arn,
+                memory_limit_in_mb=self.spec.memory,
+                log_stream_name=self._log_stream,
+                deadline=self._clock() + self.spec.timeout,
+                clock=self._clock,
+            )
+        context = first.renewed(request_id, self._clock() + self.spec.timeout)
         if loaded.is_async:
             return await self._await(loaded, event, context, limit, expired)
         future = self._threads.submit(loaded.handler, event, context)
@@ -185,6 +189,7 @@ class InProcessInvoker:
             if self._loaded is not None:
                 unload(self._loaded)
                 self._loaded = None
+                self._context = None
 
     async def _load(self, request_id: str) -> LoadedHandler:
         scope = asyncio.timeout(INIT_TIMEOUT)

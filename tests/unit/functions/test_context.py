@@ -60,3 +60,14 @@ def test_log_stream_name_has_aws_format() -> None:
     assert re.fullmatch(r"2024/05/01/\[\$LATEST\][0-9a-f]{32}", name)
     assert log_stream_name(date(2024, 5, 1)) != name  # one stream per environment
     assert log_stream_name(date(2024, 12, 31), "7", "ab" * 16) == "2024/12/31/[7]" + "ab" * 16
+
+
+def test_a_renewed_context_has_its_own_request_id_deadline_and_attributes() -> None:
+    first = make_context(FakeClock(1000.0), deadline=999.0)
+    second = first.renewed("req-2", 1010.0)
+    second.custom = "set by the handler"  # type: ignore[attr-defined]
+    assert (second.aws_request_id, second.get_remaining_time_in_millis()) == ("req-2", 10_000)
+    assert first.get_remaining_time_in_millis() == 0
+    assert first.aws_request_id == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    assert (second.function_name, second.log_group_name) == ("orders", "/aws/lambda/orders")
+    assert not hasattr(first, "custom")

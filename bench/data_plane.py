@@ -196,8 +196,8 @@ class Results:
 # --- measurements ----------------------------------------------------------------------------
 
 
-def measure(url: str, args: argparse.Namespace) -> Pass:
-    loaded = measure_wrk(url, args.threads, args.connections, args.duration)
+def measure(url: str, args: argparse.Namespace, pid: int | None = None) -> Pass:
+    loaded = measure_wrk(url, args.threads, args.connections, args.duration, pid=pid)
     single = measure_wrk(url, 1, 1, args.single_duration, SINGLE_WARMUP_SECONDS)
     return Pass(loaded, single)
 
@@ -390,10 +390,10 @@ def measure_http_proxy(results: Results, args: argparse.Namespace, scratch: Path
             (process.pid, None),  # nginx's work is in its worker, not the master process
         )
         python_proxy = [sys.executable, str(Path(__file__).with_name("python_proxy.py")), upstream]
-        with server(python_proxy) as (smallest, _):
+        with server(python_proxy) as (smallest, smallest_process):
             wait_for_200(smallest, path, time.monotonic() + START_TIMEOUT)
             say("the smallest Python proxy on the same stack")
-            results.proxy_python = measure(smallest + path, args)
+            results.proxy_python = measure(smallest + path, args, smallest_process.pid)
         if args.profile and args.only == "http":
             say(f"profiling HTTP_PROXY with py-spy into {args.profile}")
             results.profiled = "HTTP_PROXY"
@@ -545,12 +545,14 @@ def _python_ceiling(propylon: Pass, smallest: Pass | None, connections: int) -> 
     if smallest is None:
         return []
     rate = smallest.loaded.requests_per_s
+    cpu = _cpu(smallest.loaded)
     return [
         "",
         f"The smallest keep-alive proxy in Python on the same stack (`bench/python_proxy.py`: "
         f"no headers forwarded, no limits, no errors handled) answers {rate:,.0f} requests/s "
-        f"at -c{connections} (p50 {smallest.single.p50_ms:.2f} ms at -c1): Propylon's "
-        f"HTTP_PROXY reaches {propylon.loaded.requests_per_s / rate:.2f} of it.",
+        f"at -c{connections} (p50 {smallest.single.p50_ms:.2f} ms at -c1"
+        + (f"; {cpu} of CPU per request" if cpu else "")
+        + f"): Propylon's HTTP_PROXY reaches {propylon.loaded.requests_per_s / rate:.2f} of it.",
     ]
 
 

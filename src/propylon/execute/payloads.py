@@ -154,39 +154,28 @@ def build_event_v2(inv: Invocation) -> dict[str, Any]:
 
 
 def _request_context_v2(inv: Invocation) -> dict[str, Any]:
-    http = {
-        "method": inv.http_method,
-        "path": inv.path,
-        "protocol": inv.protocol,
-        "sourceIp": inv.source_ip,
-        "userAgent": inv.user_agent,
-    }
-    if inv.authorizer is None:
-        return {
-            "accountId": inv.account_id,
-            "apiId": inv.api_id,
-            "domainName": inv.domain_name,
-            "domainPrefix": inv.domain_prefix,
-            "http": http,
-            "requestId": inv.request_id,
-            "routeKey": inv.route_key,
-            "stage": inv.stage,
-            "time": inv.request_time,
-            "timeEpoch": inv.request_time_epoch,
-        }
-    return {
+    context = {
         "accountId": inv.account_id,
         "apiId": inv.api_id,
-        "authorizer": inv.authorizer,
         "domainName": inv.domain_name,
         "domainPrefix": inv.domain_prefix,
-        "http": http,
+        "http": {
+            "method": inv.http_method,
+            "path": inv.path,
+            "protocol": inv.protocol,
+            "sourceIp": inv.source_ip,
+            "userAgent": inv.user_agent,
+        },
         "requestId": inv.request_id,
         "routeKey": inv.route_key,
         "stage": inv.stage,
         "time": inv.request_time,
         "timeEpoch": inv.request_time_epoch,
     }
+    if inv.authorizer is None:
+        return context
+    # AWS's order, the authorizer after apiId: later keys keep the place of the first ones
+    return {"accountId": "", "apiId": "", "authorizer": inv.authorizer, **context}
 
 
 # --- request: payload 1.0 ---------------------------------------------------------------------

@@ -50,7 +50,8 @@ from propylon.execute.context import Invocation
 from propylon.execute.deployed import CompiledIntegration, CompiledStage, DeployedApis
 from propylon.execute.http_proxy import HttpProxy, IntegrationFailure, IntegrationTimeout
 from propylon.execute.logs import LogWriter
-from propylon.execute.payloads import PAYLOADS, MalformedResponse
+from propylon.execute.payloads import PAYLOADS
+from propylon.execute.replies import MalformedResponse
 from propylon.execute.routing import RouteMatch
 from propylon.execute.throttle import Throttle
 from propylon.functions import (

@@ -7,15 +7,8 @@ from typing import Any
 import pytest
 
 from propylon.execute.context import Invocation
-from propylon.execute.payloads import (
-    PAYLOADS,
-    LambdaReply,
-    MalformedResponse,
-    build_event_v1,
-    build_event_v2,
-    interpret_v1,
-    interpret_v2,
-)
+from propylon.execute.payloads import PAYLOADS, build_event_v1, build_event_v2
+from propylon.execute.replies import LambdaReply, MalformedResponse, interpret_v1, interpret_v2
 from tests.unit.execute.invocations import invocation
 
 

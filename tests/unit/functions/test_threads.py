@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -28,12 +29,20 @@ def test_jobs_run_on_threads_that_have_their_own_event_loop() -> None:
     assert has_idle_loop
 
 
-def test_threads_start_on_demand_up_to_the_maximum() -> None:
-    together = threading.Barrier(3, timeout=5)  # broken unless three jobs run at once
+def three_at_once() -> Callable[[], int]:
+    """A job that returns its thread's id once three of it run at the same time (a broken
+    barrier, after 5 s, otherwise)."""
+    together = threading.Barrier(3, timeout=5)
 
     def job() -> int:
         together.wait()
         return threading.get_ident()
+
+    return job
+
+
+def test_threads_start_on_demand_up_to_the_maximum() -> None:
+    job = three_at_once()
 
     async def scenario() -> set[int]:
         threads = HandlerThreads("t", 3)
@@ -92,11 +101,7 @@ def test_a_closed_pool_refuses_jobs() -> None:
 
 def test_a_burst_gets_threads_beside_the_idle_ones() -> None:
     """One thread idle and three jobs that must run at once: two more threads start."""
-    together = threading.Barrier(3, timeout=5)  # broken unless three jobs run at once
-
-    def job() -> int:
-        together.wait()
-        return threading.get_ident()
+    job = three_at_once()
 
     async def scenario() -> set[int]:
         threads = HandlerThreads("t", 4)

@@ -122,24 +122,27 @@ class Propylon:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            await self._http(scope, receive, send)
+            # An API's request goes to its door from here, not through another coroutine: it
+            # is the path every request of the data plane takes.
+            path: str = scope["path"]
+            host = _host(scope)
+            if not is_execute_api(host, path) or path.startswith(_ADMIN_PREFIX):
+                await self._http(scope, receive, send, path)
+                return
+            raw = (scope.get("raw_path") or path.encode()).decode("latin-1")
+            if "@connections" in raw and self.connections_api.handles(host, raw):
+                await self.connections_api(scope, receive, send)
+            else:
+                await serve_execute_api(self.gateway, scope, receive, send, host, raw)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         elif kind == "websocket":
             await self.websockets(scope, receive, send)
 
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope["path"]
+    async def _http(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        """The admin door and the control plane."""
         if path.startswith(_ADMIN_PREFIX):
             await send_reply(send, await self._admin(scope["method"], path))
-            return
-        host = _host(scope)
-        if is_execute_api(host, path):
-            raw = (scope.get("raw_path") or path.encode()).decode("latin-1")
-            if "@connections" in raw and self.connections_api.handles(host, raw):
-                await self.connections_api(scope, receive, send)
-                return
-            await serve_execute_api(self.gateway, scope, receive, send, host, raw)
             return
         headers = _headers(scope)
         try:

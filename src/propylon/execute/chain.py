@@ -41,7 +41,7 @@ from propylon.errors import (
     GatewayServiceUnavailable,
     GatewayTooManyRequests,
 )
-from propylon.execute.addressing import Address, select_stage
+from propylon.execute.addressing import Address, locate, select_stage
 from propylon.execute.authorizers import Route, authorize
 from propylon.execute.authorizers.iam import IamVerifier
 from propylon.execute.authorizers.jwks import JwksCache
@@ -209,6 +209,11 @@ async def read_whole_body(inv: Invocation) -> None:
 
 INTEGRATIONS: dict[str, Integration] = {"AWS_PROXY": lambda_proxy, "HTTP_PROXY": http_proxy}
 
+Resolved = tuple[CompiledStage, str, str, str]
+"""What ``Gateway.resolve`` finds: the stage, its name, the routed path and the account."""
+
+_ADDRESSES_KEPT = 4096  # (host, path) pairs whose API and stage are remembered
+
 
 class Gateway:
     """Serves the deployed HTTP APIs."""
@@ -231,8 +236,31 @@ class Gateway:
         self.authorizer_cache = AuthorizerCache()
         self.logs = logs
         self.throttle = Throttle(settings.throttle_rate, settings.throttle_burst)
+        self._addresses: dict[tuple[str, str], tuple[Address, Resolved]] = {}
+        self._addresses_generation = -1
 
-    def resolve(self, address: Address) -> tuple[CompiledStage, str, str, str]:
+    def locate(self, host: str, raw_path: str) -> tuple[Address, Resolved]:
+        """The API a request's Host and path address and the stage serving it (``locate``,
+        then :meth:`resolve`), or the gateway's error. What was found is remembered per (host,
+        path), a few thousand at most, until the deployed APIs next change: most requests
+        repeat an address seen just before."""
+        generation = self.deployed.generation  # read first: what follows is at least as new
+        if generation != self._addresses_generation:
+            self._addresses.clear()
+            self._addresses_generation = generation
+        key = (host, raw_path)
+        found = self._addresses.get(key)
+        if found is None:
+            address = locate(host, raw_path)
+            if address is None:
+                raise GatewayNotFound("no API at this address")
+            found = (address, self.resolve(address))
+            if len(self._addresses) >= _ADDRESSES_KEPT:
+                self._addresses.clear()
+            self._addresses[key] = found
+        return found
+
+    def resolve(self, address: Address) -> Resolved:
         """The stage serving the address, its name, the routed path and the account."""
         api = self.deployed.get(address.api_id)
         if api is None or api.protocol != "HTTP":

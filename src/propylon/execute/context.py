@@ -42,6 +42,8 @@ class Invocation:
     """``$context.protocol``, e.g. ``HTTP/1.1``."""
     domain_name: str
     """``$context.domainName``: the Host the client used, without the port."""
+    domain_prefix: str
+    """``$context.domainPrefix``: the first label of the domain name."""
 
     # --- where it went -------------------------------------------------------------------
     api_id: str
@@ -97,11 +99,6 @@ class Invocation:
     base_path_matched: str | None = None
     """``$context.customDomain.basePathMatched``: the API mapping key a custom-domain request
     matched; None on the default endpoint."""
-
-    @property
-    def domain_prefix(self) -> str:
-        """``$context.domainPrefix``: the first label of the domain name."""
-        return self.domain_name.split(".", 1)[0]
 
     def header(self, name: str) -> str | None:
         """The last value of a header (``name`` lower-case), or None."""

@@ -197,6 +197,9 @@ class DeployedApis:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._apis: dict[str, DeployedApi] = {}
+        self.generation = 0
+        """Counts refreshes, each counted once its change is in place: what was looked up
+        under one generation holds until the count moves on."""
 
     def get(self, api_id: str) -> DeployedApi | None:
         return self._apis.get(api_id)
@@ -208,6 +211,7 @@ class DeployedApis:
             self._refresh_all()
         else:
             self._refresh_api(api_key)
+        self.generation += 1
 
     def _refresh_all(self) -> None:
         previous = self._apis

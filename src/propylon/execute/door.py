@@ -20,12 +20,11 @@ from contextlib import aclosing
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from propylon.errors import GatewayError, GatewayNotFound, GatewayPayloadTooLarge, PropylonError
-from propylon.execute.addressing import Address, locate
+from propylon.errors import GatewayError, GatewayPayloadTooLarge, PropylonError
+from propylon.execute.addressing import Address
 from propylon.execute.body import MAX_BODY, RequestBody
-from propylon.execute.chain import Gateway, Response, error_response, now, request_id
+from propylon.execute.chain import Gateway, Resolved, Response, error_response, now, request_id
 from propylon.execute.context import Invocation
-from propylon.execute.deployed import CompiledStage
 
 log = logging.getLogger("propylon.execute")
 
@@ -43,12 +42,9 @@ class ResponseAborted(PropylonError):
 async def _take_body(
     receive: Receive, headers: list[tuple[str, str]]
 ) -> tuple[bytes, RequestBody | None]:
-    """The body if it came whole with the request, else ``b""`` and the rest to read."""
-    for name, _ in headers:
-        if name == "content-length" or name == "transfer-encoding":
-            break
-    else:  # neither: an HTTP/1.1 request without a body (RFC 9112 §6.3), nothing to receive
-        return b"", None
+    """The body if it came whole with the request, else ``b""`` and the rest to read. Called
+    only for a request that declares a body (Content-Length or Transfer-Encoding): without
+    either, an HTTP/1.1 request has none (RFC 9112 §6.3) and nothing is received."""
     message = await receive()
     if message["type"] != "http.request":
         return b"", None
@@ -107,12 +103,28 @@ async def _stream(send: Send, response: Response, rest: AsyncGenerator[bytes, No
     await send({"type": "http.response.body", "body": b""})
 
 
+_DOMAINS_KEPT = 1024
+_domains: dict[str, tuple[str, str]] = {}
+
+
+def _domain(host: str) -> tuple[str, str]:
+    """``$context.domainName`` and ``domainPrefix`` for a Host header, remembered per host."""
+    found = _domains.get(host)
+    if found is None:
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        found = (name, name.split(".", 1)[0])
+        if len(_domains) >= _DOMAINS_KEPT:
+            _domains.clear()
+        _domains[host] = found
+    return found
+
+
 def _invocation(
     scope: Scope,
     headers: list[tuple[str, str]],
     host: str,
     address: Address,
-    resolved: tuple[CompiledStage, str, str, str],
+    resolved: Resolved,
     body: bytes,
 ) -> Invocation:
     """The request's context, built in one call (this runs for every request)."""
@@ -121,25 +133,29 @@ def _invocation(
     raw_query = scope["query_string"].decode("latin-1")
     client = scope.get("client") or ("", 0)
     request_time, epoch = now()
+    domain_name, domain_prefix = _domain(host)
+    # Positional, in the fields' order: keyword arguments to a class cost a dict per call,
+    # more than the rest of this function (docs/performance.md, "Fewer lookups per request").
     return Invocation(
-        http_method=scope["method"],
-        raw_path=path,
-        path=unquote(path) if "%" in path else path,
-        route_path=route_path,
-        raw_query_string=raw_query,
-        query=parse_qsl(raw_query, keep_blank_values=True) if raw_query else [],
-        headers=headers,
-        body=body,
-        source_ip=client[0],
-        protocol=f"HTTP/{scope.get('http_version', '1.1')}",
-        domain_name=host.rsplit(":", 1)[0] if not host.endswith("]") else host,
-        api_id=address.api_id,
-        account_id=account,
-        stage=stage_name,
-        request_id=request_id(),
-        request_time=request_time,
-        request_time_epoch=epoch,
-        stage_variables=stage.stage_variables,
+        scope["method"],  # http_method
+        path,  # raw_path
+        unquote(path) if "%" in path else path,  # path
+        route_path,
+        raw_query,  # raw_query_string
+        parse_qsl(raw_query, keep_blank_values=True) if raw_query else [],  # query
+        headers,
+        body,
+        client[0],  # source_ip
+        f"HTTP/{scope.get('http_version', '1.1')}",  # protocol
+        domain_name,
+        domain_prefix,
+        address.api_id,
+        account,  # account_id
+        stage_name,  # stage
+        request_id(),
+        request_time,
+        epoch,  # request_time_epoch
+        stage.stage_variables,
     )
 
 
@@ -149,12 +165,13 @@ async def serve_execute_api(
     """Serve one request; ``host`` is its Host header and ``raw_path`` its path as sent, both
     decoded as latin-1 (the app has read them to choose this door)."""
     headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
-    address = locate(host, raw_path)
     try:
-        if address is None:
-            raise GatewayNotFound("no API at this address")
-        resolved = gateway.resolve(address)
-        body, rest = await _take_body(receive, headers)
+        address, resolved = gateway.locate(host, raw_path)
+        body, rest = b"", None
+        for name, _ in headers:
+            if name == "content-length" or name == "transfer-encoding":
+                body, rest = await _take_body(receive, headers)
+                break
     except GatewayError as exc:
         response = error_response(exc)
         response.headers.append(("apigw-requestid", request_id()))

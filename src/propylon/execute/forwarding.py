@@ -31,6 +31,20 @@ _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 def backend_url(inv: Invocation, uri: str, mapped: MappedRequest | None = None) -> str:
     """The URL a request is sent to: placeholders filled, path and query added (reference 4.2),
     or the path and query the parameter mapping gave (reference 5.1)."""
+    url, _, query = (_filled(inv, uri) if "{" in uri else uri).partition("?")
+    if mapped is not None and mapped.path is not None:
+        url = urlunsplit(urlsplit(url)._replace(path=mapped.path))
+    elif inv.route_key == "$default" and inv.route_path not in ("", "/"):
+        url = _with_path(url, inv.route_path)
+    raw_query = mapped.raw_query_string if mapped is not None else inv.raw_query_string
+    if raw_query:
+        query = f"{query}&{raw_query}" if query else raw_query
+    return f"{url}?{query}" if query else url
+
+
+def _filled(inv: Invocation, uri: str) -> str:
+    """``uri`` with its ``{name}`` placeholders replaced by the route's path parameters,
+    percent-encoded again (a greedy parameter keeps its slashes)."""
     greedy = set(_GREEDY.findall(inv.route_key))
 
     def fill(match: re.Match[str]) -> str:
@@ -40,15 +54,7 @@ def backend_url(inv: Invocation, uri: str, mapped: MappedRequest | None = None) 
             return match.group(0)
         return quote(value, safe=_SEGMENT_SAFE + ("/" if name in greedy else ""))
 
-    url, _, query = _PLACEHOLDER.sub(fill, uri).partition("?")
-    if mapped is not None and mapped.path is not None:
-        url = urlunsplit(urlsplit(url)._replace(path=mapped.path))
-    elif inv.route_key == "$default" and inv.route_path not in ("", "/"):
-        url = _with_path(url, inv.route_path)
-    raw_query = mapped.raw_query_string if mapped is not None else inv.raw_query_string
-    if raw_query:
-        query = f"{query}&{raw_query}" if query else raw_query
-    return f"{url}?{query}" if query else url
+    return _PLACEHOLDER.sub(fill, uri)
 
 
 def _with_path(url: str, path: str) -> str:
@@ -69,17 +75,24 @@ def forwarded_headers(
     """The client's headers (as mapped) as the backend receives them, ``added`` appended
     (reference 4.3): without hop-by-hop ones, nor those the ``Connection`` header names."""
     source = mapped.headers if mapped is not None else inv.headers
-    named = connection_named(source)
     headers: list[tuple[str, str]] = []
-    prior: list[str] = []
+    prior: list[str] = []  # X-Forwarded-For values the client sent
+    connection: list[tuple[str, str]] = []
     for name, value in source:
         low = name.lower()
-        if low in _DROPPED or low.startswith("proxy-") or (named and low in named):
-            continue
-        if low == "x-forwarded-for":
+        if low in _DROPPED or low[:6] == "proxy-":
+            if low == "connection":
+                connection.append((low, value))
+        elif low == "x-forwarded-for":
             prior.append(value)
         else:
             headers.append((name, value))
+    if connection:  # what it names is hop-by-hop too (rarely more than keep-alive or close)
+        named = connection_named(connection) - _DROPPED
+        if named:
+            headers = [(name, value) for name, value in headers if name.lower() not in named]
+            if "x-forwarded-for" in named:
+                prior.clear()
     prior.append(inv.source_ip)
     headers.append(("x-forwarded-for", ", ".join(prior)))
     headers.extend(added)

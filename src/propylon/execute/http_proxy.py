@@ -292,16 +292,39 @@ async def _rest_of_first(response: Response) -> bytes:
 
 
 def _reply_headers(response: Response) -> list[tuple[str, str]]:
-    """The backend's headers, names lower-case, without hop-by-hop ones."""
-    raw = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers]
-    named = connection_named(raw)
-    return [
-        (name, value)
-        for name, value in raw
-        if name not in HOP_BY_HOP
-        and not name.startswith("proxy-")
-        and not (named and name in named)
-    ]
+    """The backend's headers, names lower-case, without hop-by-hop ones (those a
+    ``Connection`` header names included)."""
+    kept: list[tuple[str, str]] = []
+    connection: list[tuple[str, str]] = []
+    names = _reply_names
+    for raw_name, raw_value in response.headers:
+        known = names.get(raw_name) or _learn_reply_name(raw_name)
+        name = known[0]
+        if known[1]:  # hop-by-hop
+            if name == "connection":
+                connection.append((name, raw_value.decode("latin-1")))
+            continue
+        kept.append((name, raw_value.decode("latin-1")))
+    if connection:
+        named = connection_named(connection) - HOP_BY_HOP
+        if named:
+            kept = [(name, value) for name, value in kept if name not in named]
+    return kept
+
+
+_REPLY_NAMES_KEPT = 1024
+_reply_names: dict[bytes, tuple[str, bool]] = {}
+"""A backend's header names as sent → (lower-case name, whether it is hop-by-hop): backends
+send the same few names in every answer, so each is decoded and judged once."""
+
+
+def _learn_reply_name(raw: bytes) -> tuple[str, bool]:
+    name = raw.decode("latin-1").lower()
+    known = (name, name in HOP_BY_HOP or name.startswith("proxy-"))
+    if len(_reply_names) >= _REPLY_NAMES_KEPT:
+        _reply_names.clear()
+    _reply_names[raw] = known
+    return known
 
 
 async def _rest(

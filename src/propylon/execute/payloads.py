@@ -108,10 +108,13 @@ def build_event_v2(inv: Invocation) -> dict[str, Any]:
     # One pass over the headers (this runs for every request): cookies apart, the rest joined.
     headers: dict[str, str] = {}
     cookies: list[str] = []
+    user_agent = ""  # the last one, as Invocation.user_agent gives it
     for name, value in inv.headers:
         if name == "cookie":
             _add_cookies(value, cookies)
             continue
+        if name == "user-agent":
+            user_agent = value
         before = headers.get(name)
         headers[name] = value if before is None else f"{before},{value}"
     if cookies:
@@ -123,7 +126,7 @@ def build_event_v2(inv: Invocation) -> dict[str, Any]:
         event["pathParameters"] = dict(inv.path_parameters)
     if inv.stage_variables:
         event["stageVariables"] = dict(inv.stage_variables)
-    event["requestContext"] = _request_context_v2(inv)
+    event["requestContext"] = _request_context_v2(inv, user_agent)
     body, is_base64 = encode_body(inv) if inv.body else (None, False)
     if body is not None:
         event["body"] = body
@@ -131,7 +134,7 @@ def build_event_v2(inv: Invocation) -> dict[str, Any]:
     return event
 
 
-def _request_context_v2(inv: Invocation) -> dict[str, Any]:
+def _request_context_v2(inv: Invocation, user_agent: str) -> dict[str, Any]:
     context = {
         "accountId": inv.account_id,
         "apiId": inv.api_id,
@@ -142,7 +145,7 @@ def _request_context_v2(inv: Invocation) -> dict[str, Any]:
             "path": inv.path,
             "protocol": inv.protocol,
             "sourceIp": inv.source_ip,
-            "userAgent": inv.user_agent,
+            "userAgent": user_agent,
         },
         "requestId": inv.request_id,
         "routeKey": inv.route_key,

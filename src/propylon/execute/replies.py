@@ -91,7 +91,8 @@ def _string_list(result: Mapping[str, Any], key: str) -> list[str]:
 def _body(result: Mapping[str, Any]) -> bytes:
     body = result.get("body")
     is_base64 = result.get("isBase64Encoded")
-    if not isinstance(is_base64, bool | None):
+    # not isinstance(is_base64, bool | None): that builds the union on every call
+    if is_base64 is not None and not isinstance(is_base64, bool):
         raise MalformedResponse("isBase64Encoded is not a boolean")
     if body is None:
         return b""

@@ -28,11 +28,11 @@ when the backend hangs up early) or ``ValueError`` (a bad URL or header,
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 import time
 from collections import deque
 from collections.abc import AsyncIterable, Callable, Iterable
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 from propylon.execute.upstream_connection import (
@@ -294,15 +294,17 @@ def _head(
     given_host = False
     for name, value in headers:
         lines.append(f"{name}: {value}")
-        given_host = given_host or name.lower() == "host"
+        if len(name) == 4 and name.lower() == "host":
+            given_host = True
     if not given_host:
         lines.append(f"host: {host}")
     if not isinstance(body, bytes):
         lines.append(f"content-length: {length}" if length else "transfer-encoding: chunked")
     elif body or method not in _NO_BODY_METHODS:
         lines.append(f"content-length: {len(body)}")
-    text = "\r\n".join(lines) + "\r\n\r\n"
-    if text.count("\n") != len(lines) + 1 or text.count("\r") != len(lines) + 1:
+    lines.append("\r\n")
+    text = "\r\n".join(lines)
+    if text.count("\n") != len(lines) or text.count("\r") != len(lines):
         raise ValueError("a line break in the request line or a header")
     try:
         return text.encode("latin-1")  # the client's own bytes, as the server decoded them
@@ -312,22 +314,27 @@ def _head(
 
 def _split(url: str) -> tuple[str, str, int, str, str]:
     """Scheme, host, port, ``Host`` header and request target of an absolute URL."""
-    scheme, separator, rest = url.partition("://")
-    if not separator:
+    match = _ABSOLUTE_URL.match(url)
+    if match is None:
         raise ValueError(f"not an absolute URL: {url!r}")
-    end = len(rest)
-    for mark in "/?#":
-        index = rest.find(mark)
-        if 0 <= index < end:
-            end = index
-    target = rest[end:].partition("#")[0]
+    target = match[3]
     if not target.startswith("/"):
         target = "/" + target
-    return (*_origin(scheme.lower(), rest[:end]), target)
+    base = url[: match.end(2)]
+    origin = _origins.get(base) or _learn_origin(base, match.start(2))
+    return (*origin, target)
 
 
-@lru_cache(maxsize=256)
-def _origin(scheme: str, authority: str) -> tuple[str, str, int, str]:
+_ABSOLUTE_URL = re.compile(r"(.*?)://([^/?#]*)([^#]*)", re.DOTALL)
+"""Scheme (up to the first ``://``), authority, and the target up to any fragment."""
+_ORIGINS_KEPT = 256
+_origins: dict[str, tuple[str, str, int, str]] = {}
+"""``scheme://authority`` → scheme, host, port and ``Host`` header: a gateway talks to a few
+backends, each URL's origin is parsed once."""
+
+
+def _learn_origin(base: str, start: int) -> tuple[str, str, int, str]:
+    scheme, authority = base[: start - 3].lower(), base[start:]
     if scheme not in _DEFAULT_PORTS:
         raise ValueError(f"not an http or https URL: {scheme}://{authority}")
     parts = urlsplit(f"{scheme}://{authority}")
@@ -336,4 +343,7 @@ def _origin(scheme: str, authority: str) -> tuple[str, str, int, str]:
         raise ValueError(f"no host in {scheme}://{authority}")
     shown = f"[{host}]" if ":" in host else host
     header = shown if port == _DEFAULT_PORTS[scheme] else f"{shown}:{port}"
-    return scheme, host, port, header
+    if len(_origins) >= _ORIGINS_KEPT:
+        _origins.clear()
+    _origins[base] = origin = (scheme, host, port, header)
+    return origin

@@ -137,8 +137,16 @@ class InProcessInvoker:
                 clock=self._clock,
             )
         context = first.renewed(request_id, self._clock() + self.spec.timeout)
-        if loaded.is_async:
-            return await self._await(loaded, event, context, limit, expired)
+        if loaded.is_async:  # awaited here, not in another coroutine: this runs for every call
+            scope = Timeout(self._deadlines, asyncio.get_running_loop().time() + limit)
+            try:
+                with scope:
+                    return await loaded.handler(event, context)
+            except (Exception, SystemExit) as exc:
+                # A TimeoutError the handler raised itself is the handler's error, not ours.
+                if isinstance(exc, TimeoutError) and scope.expired:
+                    raise expired(self.spec.name, limit, context.aws_request_id) from None
+                raise _handler_error(self.spec.name, exc) from exc
         future = self._threads.submit(loaded.handler, event, context)
         error = (future, expired, self.spec.name, limit, request_id)
         timer = self._deadlines.call_at(asyncio.get_running_loop().time() + limit, _expire, error)
@@ -150,24 +158,6 @@ class InProcessInvoker:
             raise _handler_error(self.spec.name, exc) from exc
         finally:
             self._deadlines.cancel(timer)
-
-    async def _await(
-        self,
-        loaded: LoadedHandler,
-        event: Any,
-        context: LambdaContext,
-        limit: float,
-        expired: type[FunctionTimeout | CallerTimeout],
-    ) -> Any:
-        scope = Timeout(self._deadlines, asyncio.get_running_loop().time() + limit)
-        try:
-            with scope:
-                return await loaded.handler(event, context)
-        except (Exception, SystemExit) as exc:
-            # A TimeoutError the handler raised itself is the handler's error, not ours.
-            if isinstance(exc, TimeoutError) and scope.expired:
-                raise expired(self.spec.name, limit, context.aws_request_id) from None
-            raise _handler_error(self.spec.name, exc) from exc
 
     async def aclose(self) -> None:
         """Stop taking work, restore the environment, forget the module. Does not wait for

@@ -31,4 +31,5 @@ def invocation(**overrides: Any) -> Invocation:
         "route_key": "GET /pets/{petId}",
     }
     fields.update(overrides)
+    fields.setdefault("domain_prefix", fields["domain_name"].split(".", 1)[0])
     return Invocation(**fields)

@@ -49,6 +49,7 @@ def make_inv(**overrides: Any) -> Invocation:
         "route_key": "GET /pets",
     }
     fields.update(overrides)
+    fields.setdefault("domain_prefix", fields["domain_name"].split(".", 1)[0])
     return Invocation(**fields)
 
 

@@ -234,8 +234,12 @@ class Pool:
             transport = connection.transport
             if transport is not None and not transport.is_closing():
                 connection.idle_since = time.monotonic()
-                self._idle.setdefault(connection.origin, []).append(connection)
-                self._wake_one()
+                idle = self._idle.get(connection.origin)
+                if idle is None:
+                    idle = self._idle[connection.origin] = []
+                idle.append(connection)
+                if self._waiting:
+                    self._wake_one()
                 return
         self.discard(connection)
 
@@ -290,21 +294,20 @@ def _head(
     length: str | None,
 ) -> bytes:
     """The request line and headers, checked for line breaks smuggled into a value."""
-    lines = [f"{method} {target} HTTP/1.1"]
-    given_host = False
-    for name, value in headers:
-        lines.append(f"{name}: {value}")
-        if len(name) == 4 and name.lower() == "host":
-            given_host = True
-    if not given_host:
-        lines.append(f"host: {host}")
+    lines = [f"{name}: {value}\r\n" for name, value in headers]
+    fields = "".join(lines)
+    low = fields.lower()
+    if not (low.startswith("host:") or "\nhost:" in low):
+        lines.append(f"host: {host}\r\n")
     if not isinstance(body, bytes):
-        lines.append(f"content-length: {length}" if length else "transfer-encoding: chunked")
+        lines.append(
+            f"content-length: {length}\r\n" if length else "transfer-encoding: chunked\r\n"
+        )
     elif body or method not in _NO_BODY_METHODS:
-        lines.append(f"content-length: {len(body)}")
-    lines.append("\r\n")
-    text = "\r\n".join(lines)
-    if text.count("\n") != len(lines) or text.count("\r") != len(lines):
+        lines.append(f"content-length: {len(body)}\r\n")
+    text = f"{method} {target} HTTP/1.1\r\n{''.join(lines)}\r\n"
+    breaks = len(lines) + 2  # one per line, the request line's and the blank one included
+    if text.count("\n") != breaks or text.count("\r") != breaks:
         raise ValueError("a line break in the request line or a header")
     try:
         return text.encode("latin-1")  # the client's own bytes, as the server decoded them
@@ -314,6 +317,26 @@ def _head(
 
 def _split(url: str) -> tuple[str, str, int, str, str]:
     """Scheme, host, port, ``Host`` header and request target of an absolute URL."""
+    found = _urls.get(url)
+    if found is None:
+        found = _learn_url(url)
+    return found
+
+
+_URLS_KEPT = 4096
+_URL_KEPT_LENGTH = 512
+_urls: dict[str, tuple[str, str, int, str, str]] = {}
+"""Absolute URLs → what ``_split`` finds in them: a gateway sends most requests to the URLs it
+sent the last ones to (one per route and path), so each is parsed once."""
+_ABSOLUTE_URL = re.compile(r"(.*?)://([^/?#]*)([^#]*)", re.DOTALL)
+"""Scheme (up to the first ``://``), authority, and the target up to any fragment."""
+_ORIGINS_KEPT = 256
+_origins: dict[str, tuple[str, str, int, str]] = {}
+"""``scheme://authority`` → scheme, host, port and ``Host`` header: a gateway talks to a few
+backends, each URL's origin is parsed once."""
+
+
+def _learn_url(url: str) -> tuple[str, str, int, str, str]:
     match = _ABSOLUTE_URL.match(url)
     if match is None:
         raise ValueError(f"not an absolute URL: {url!r}")
@@ -322,15 +345,12 @@ def _split(url: str) -> tuple[str, str, int, str, str]:
         target = "/" + target
     base = url[: match.end(2)]
     origin = _origins.get(base) or _learn_origin(base, match.start(2))
-    return (*origin, target)
-
-
-_ABSOLUTE_URL = re.compile(r"(.*?)://([^/?#]*)([^#]*)", re.DOTALL)
-"""Scheme (up to the first ``://``), authority, and the target up to any fragment."""
-_ORIGINS_KEPT = 256
-_origins: dict[str, tuple[str, str, int, str]] = {}
-"""``scheme://authority`` → scheme, host, port and ``Host`` header: a gateway talks to a few
-backends, each URL's origin is parsed once."""
+    found = (*origin, target)
+    if len(url) <= _URL_KEPT_LENGTH:  # a long query string is seldom sent twice
+        if len(_urls) >= _URLS_KEPT:
+            _urls.clear()
+        _urls[url] = found
+    return found
 
 
 def _learn_origin(base: str, start: int) -> tuple[str, str, int, str]:

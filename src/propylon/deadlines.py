@@ -19,7 +19,10 @@ context manager: the task is cancelled when the limit passes and the cancellatio
 the block as ``TimeoutError``.
 
 A ``Deadlines`` belongs to one event loop, the one running when it is first used; on another
-(tests run many) it starts afresh.
+(tests run many) it starts afresh. It remembers that loop and the thread running it, and asks
+asyncio for the running loop only when they change: ``asyncio.get_running_loop`` makes a
+``getpid`` system call on Python 3.11 (it checks for a fork), which a request path calling it
+three times pays three times (:meth:`Deadlines.loop`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 from collections.abc import Callable
+from threading import get_ident
 from types import TracebackType
 from typing import Any
 
@@ -39,21 +43,34 @@ _COMPACT_AT = 256  # cancelled entries before the heap is worth rebuilding
 class Deadlines:
     """Callbacks at given loop times, on one loop timer."""
 
-    __slots__ = ("_armed", "_armed_at", "_cancelled", "_heap", "_loop", "_sequence")
+    __slots__ = ("_armed", "_armed_at", "_cancelled", "_heap", "_loop", "_sequence", "_thread")
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = 0
         self._heap: list[Entry] = []
         self._sequence = 0
         self._cancelled = 0
         self._armed: asyncio.TimerHandle | None = None
         self._armed_at = float("inf")
 
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The running event loop (call from a coroutine or callback running on it)."""
+        loop = self._loop
+        if loop is None or self._thread != get_ident() or not loop.is_running():
+            loop = asyncio.get_running_loop()
+            if loop is not self._loop:
+                self._start(loop)
+            self._thread = get_ident()
+        return loop
+
+    def after(self, seconds: float) -> float:
+        """The loop time ``seconds`` from now."""
+        return self.loop().time() + seconds
+
     def call_at(self, when: float, callback: Callable[[Any], object], argument: Any) -> Entry:
         """Call ``callback(argument)`` at loop time ``when`` unless cancelled before."""
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:
-            self._start(loop)
+        self.loop()
         self._sequence += 1
         entry = [when, self._sequence, callback, argument]
         heapq.heappush(self._heap, entry)
@@ -121,7 +138,7 @@ class Timeout:
         self._cancelling = 0
 
     def __enter__(self) -> Timeout:
-        self._task = asyncio.current_task()
+        self._task = asyncio.current_task(self._deadlines.loop())
         if self._task is None:
             raise RuntimeError("Timeout should be used inside a task")
         self._cancelling = self._task.cancelling()

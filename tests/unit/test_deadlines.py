@@ -97,6 +97,20 @@ async def test_a_deadlines_moves_to_a_new_loop() -> None:
     assert await asyncio.to_thread(on_another_loop) == "moved"
 
 
+def test_a_deadlines_follows_the_loops_one_thread_runs_in_turn() -> None:
+    deadlines = Deadlines()
+
+    async def main() -> bool:
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        deadlines.call_at(deadlines.after(0.01), done.set_result, "ran")
+        assert await done == "ran"
+        return deadlines.loop() is loop
+
+    assert asyncio.run(main())
+    assert asyncio.run(main())  # the first loop has stopped: the second is found, and used
+
+
 @on_a_loop
 async def test_timeout_turns_the_cancellation_into_timeout_error() -> None:
     loop = asyncio.get_running_loop()

@@ -41,6 +41,7 @@ class Connection(asyncio.Protocol):
     def __init__(self, origin: Origin) -> None:
         self.origin = origin
         self.transport: asyncio.Transport | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.lost = False
         self.reused = False
         self.abandoned = False
@@ -77,6 +78,7 @@ class Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # a stream transport
+        self._loop = asyncio.get_running_loop()  # kept: asking costs a system call (Python 3.11)
 
     def data_received(self, data: bytes) -> None:
         parser = self._parser
@@ -182,9 +184,10 @@ class Connection(asyncio.Protocol):
             waiter.set_result(None)
 
     async def _wait(self) -> None:
-        self._waiter = asyncio.get_running_loop().create_future()
+        assert self._loop is not None  # connected
+        self._waiter = waiter = self._loop.create_future()
         try:
-            await self._waiter
+            await waiter
         finally:
             self._waiter = None
 
@@ -194,7 +197,12 @@ class Connection(asyncio.Protocol):
                 raise self.error
             if self.lost:  # closed before the request was even sent
                 raise UpstreamDisconnected("the backend closed the connection")
-            await self._wait()
+            assert self._loop is not None  # connected
+            self._waiter = waiter = self._loop.create_future()  # _wait, without a coroutine
+            try:
+                await waiter
+            finally:
+                self._waiter = None
 
     def take(self) -> bytes:
         """The body bytes that have arrived and were not taken yet."""

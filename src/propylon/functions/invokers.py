@@ -138,7 +138,7 @@ class InProcessInvoker:
             )
         context = first.renewed(request_id, self._clock() + self.spec.timeout)
         if loaded.is_async:  # awaited here, not in another coroutine: this runs for every call
-            scope = Timeout(self._deadlines, asyncio.get_running_loop().time() + limit)
+            scope = Timeout(self._deadlines, self._deadlines.after(limit))
             try:
                 with scope:
                     return await loaded.handler(event, context)

@@ -66,7 +66,8 @@ _NO_LITERALS: dict[str, _Node] = {}  # shared by every node without literal chil
 
 @dataclass(slots=True)  # not frozen: built per request, frozen costs 3x
 class RouteMatch:
-    """The route that serves a request and the path parameters it captured."""
+    """The route that serves a request and the path parameters it captured. Read only: a
+    route without parameters hands out the same match to every request."""
 
     route: Mapping[str, Any]
     route_key: str
@@ -82,10 +83,16 @@ class _Route:
     variables: tuple[tuple[int, str], ...]  # (segment index, name) of each {var}
     greedy: str | None  # name of the trailing {name+}, without the "+"
     depth: int  # number of segments before the greedy one (all of them if not greedy)
+    fixed: RouteMatch | None = field(init=False, default=None)
+    """The match of every request, for a route without parameters (most, $default among them)."""
+
+    def __post_init__(self) -> None:
+        if not self.variables and self.greedy is None:
+            object.__setattr__(self, "fixed", RouteMatch(self.record, self.key, {}))
 
     def bind(self, segments: Segments) -> RouteMatch:
-        if not self.variables and self.greedy is None:  # most routes, $default among them
-            return RouteMatch(self.record, self.key, {})
+        if self.fixed is not None:
+            return self.fixed
         parameters = {name: segments[index] for index, name in self.variables}
         if self.greedy is not None:
             parameters[self.greedy] = "/".join(segments[self.depth :])

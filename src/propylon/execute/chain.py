@@ -78,6 +78,9 @@ class Response:
     stream: AsyncGenerator[bytes, None] | None = None
     """The rest of the body, as an HTTP_PROXY backend sends it; it counts what it yields into
     ``$context.responseLength`` and raises a ``GatewayError`` if the backend fails midway."""
+    wire: list[tuple[bytes, bytes]] | None = None
+    """Headers already as sent (names lower-case, no framing), before ``headers``: an HTTP
+    backend's, passed on as they came when nothing maps or decorates them."""
 
 
 Integration = Callable[
@@ -160,6 +163,8 @@ async def http_proxy(
     finally:
         inv.integration_latency = int((time.monotonic() - started) * 1000)
     inv.integration_status = str(reply.status)
+    if compiled.response_mapping is None and stage.cors is None and reply.rest is None:
+        return Response(reply.status, [], reply.body, wire=reply.wire_headers())
     status, headers = reply.status, list(reply.headers)
     if compiled.response_mapping is not None:
         status, headers = compiled.response_mapping.apply(

@@ -74,6 +74,8 @@ async def _send(send: Send, response: Response) -> None:
         if name.lower() not in _FRAMING
     ]
     headers.append((b"content-length", b"%d" % len(response.body)))
+    if response.wire is not None:
+        headers[:0] = response.wire
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
 

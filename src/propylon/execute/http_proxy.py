@@ -51,9 +51,8 @@ import asyncio
 import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
 from contextlib import aclosing
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from propylon.deadlines import Deadlines, Timeout
 from propylon.errors import GatewayInternalError, GatewayServiceUnavailable
@@ -88,17 +87,53 @@ class IntegrationFailure(GatewayInternalError):
     500 ``Internal Server Error``."""
 
 
-@dataclass(slots=True)  # not frozen: built per request, frozen costs 3x
-class UpstreamReply:
-    """The backend's answer: header names lower-case, repeats kept."""
+RawHeaders = list[tuple[bytes, bytes]]
 
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-    """The body, or its beginning when ``rest`` is not None."""
-    rest: AsyncGenerator[bytes, None] | None = None
-    """The rest of the body as the backend sends it (to be read to the end or closed); None
-    when ``body`` is all of it."""
+
+class UpstreamReply:
+    """The backend's answer: its status, its headers as received (``raw``) and its body.
+
+    ``headers`` are the ones a client is sent, decoded (names lower-case, repeats kept, no
+    hop-by-hop ones); ``wire_headers()`` the same as bytes without the framing the gateway sets
+    itself, for an answer passed on as it came. Each is built when first asked for: most
+    answers need only one of them."""
+
+    __slots__ = ("_headers", "body", "raw", "rest", "status")
+
+    def __init__(
+        self,
+        status: int,
+        raw: RawHeaders,
+        body: bytes,
+        rest: AsyncGenerator[bytes, None] | None = None,
+    ) -> None:
+        self.status = status
+        self.raw = raw
+        self.body = body
+        """The body, or its beginning when ``rest`` is not None."""
+        self.rest = rest
+        """The rest of the body as the backend sends it (to be read to the end or closed);
+        None when ``body`` is all of it."""
+        self._headers: list[tuple[str, str]] | None = None
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        if self._headers is None:
+            self._headers = _reply_headers(self.raw)
+        return self._headers
+
+    def wire_headers(self) -> RawHeaders:
+        """The headers to send on, names lower-case, without hop-by-hop ones and without the
+        backend's ``Content-Length`` and ``Date`` (the gateway frames and dates its answer)."""
+        kept: RawHeaders = []
+        names = _reply_names
+        for raw_name, raw_value in self.raw:
+            known = names.get(raw_name) or _learn_reply_name(raw_name)
+            if known.sent:
+                kept.append((known.wire, raw_value))
+            elif known.name == "connection" and raw_value.lower() not in _PLAIN_CONNECTION:
+                return _encoded(self.headers)  # it names more headers, to be left out too
+        return kept
 
     async def whole(self) -> UpstreamReply:
         """This reply with its body read to the end."""
@@ -106,7 +141,7 @@ class UpstreamReply:
             return self
         async with aclosing(self.rest) as rest:
             chunks = [self.body, *[chunk async for chunk in rest]]
-        return UpstreamReply(self.status, self.headers, b"".join(chunks))
+        return UpstreamReply(self.status, self.raw, b"".join(chunks))
 
 
 class HttpProxy:
@@ -164,7 +199,7 @@ class HttpProxy:
         method = integration.get("IntegrationMethod") or "ANY"
         timeout_ms = integration.get("TimeoutInMillis") or DEFAULT_TIMEOUT_MS
         server_name = (integration.get("TlsConfig") or {}).get("ServerNameToVerify")
-        deadline = asyncio.get_running_loop().time() + timeout_ms / 1000
+        deadline = self._deadlines.after(timeout_ms / 1000)
         try:
             url = backend_url(inv, uri, mapped)
             headers = forwarded_headers(inv, self._forwarded(inv), mapped)
@@ -192,13 +227,12 @@ class HttpProxy:
         except _UPSTREAM_ERRORS as error:
             _Failures(uri, timeout_ms, inv.body_stream).raise_for(error)
             raise
-        status, answered = response.status, _reply_headers(response)
         if response.at_eof():
             response.release()
-            return UpstreamReply(status, answered, first)
+            return UpstreamReply(response.status, response.headers, first)
         failures = _Failures(uri, timeout_ms, inv.body_stream)
         rest = _rest(response, self._deadlines, deadline, failures)
-        return UpstreamReply(status, answered, first, rest)
+        return UpstreamReply(response.status, response.headers, first, rest)
 
     def _forwarded(self, inv: Invocation) -> list[tuple[str, str]]:
         host = inv.header("host") or inv.domain_name
@@ -251,7 +285,7 @@ class HttpProxy:
             raise IntegrationTimeout(f"no answer from {url} within {timeout_ms} ms") from None
         except _UPSTREAM_ERRORS as error:
             raise IntegrationFailure(f"{type(error).__name__}: {error}") from error
-        return UpstreamReply(response.status, _reply_headers(response), content)
+        return UpstreamReply(response.status, response.headers, content)
 
 
 class _Failures:
@@ -291,16 +325,16 @@ async def _rest_of_first(response: Response) -> bytes:
     return response.read_nowait()
 
 
-def _reply_headers(response: Response) -> list[tuple[str, str]]:
+def _reply_headers(raw: RawHeaders) -> list[tuple[str, str]]:
     """The backend's headers, names lower-case, without hop-by-hop ones (those a
     ``Connection`` header names included)."""
     kept: list[tuple[str, str]] = []
     connection: list[tuple[str, str]] = []
     names = _reply_names
-    for raw_name, raw_value in response.headers:
+    for raw_name, raw_value in raw:
         known = names.get(raw_name) or _learn_reply_name(raw_name)
-        name = known[0]
-        if known[1]:  # hop-by-hop
+        name = known.name
+        if known.hop_by_hop:
             if name == "connection":
                 connection.append((name, raw_value.decode("latin-1")))
             continue
@@ -312,15 +346,38 @@ def _reply_headers(response: Response) -> list[tuple[str, str]]:
     return kept
 
 
+def _encoded(headers: list[tuple[str, str]]) -> RawHeaders:
+    return [
+        (name.encode("latin-1"), value.encode("latin-1"))
+        for name, value in headers
+        if name not in _FRAMING
+    ]
+
+
+class _Name(NamedTuple):
+    """What a backend's header name is: lower-case as text and as bytes, and how it is sent."""
+
+    name: str
+    wire: bytes
+    hop_by_hop: bool
+    sent: bool
+    """Whether the gateway passes it on as it is (neither hop-by-hop nor framing)."""
+
+
+_FRAMING = frozenset({"content-length", "date"})
+_PLAIN_CONNECTION = frozenset({b"keep-alive", b"close"})
+"""``Connection`` values that name no header (the usual ones)."""
+"""The backend headers an answer passed on as it came does not keep: the gateway sets them."""
 _REPLY_NAMES_KEPT = 1024
-_reply_names: dict[bytes, tuple[str, bool]] = {}
-"""A backend's header names as sent → (lower-case name, whether it is hop-by-hop): backends
-send the same few names in every answer, so each is decoded and judged once."""
+_reply_names: dict[bytes, _Name] = {}
+"""A backend's header names as sent → what they are: backends send the same few names in
+every answer, so each is decoded and judged once."""
 
 
-def _learn_reply_name(raw: bytes) -> tuple[str, bool]:
+def _learn_reply_name(raw: bytes) -> _Name:
     name = raw.decode("latin-1").lower()
-    known = (name, name in HOP_BY_HOP or name.startswith("proxy-"))
+    hop_by_hop = name in HOP_BY_HOP or name.startswith("proxy-")
+    known = _Name(name, raw.lower(), hop_by_hop, not hop_by_hop and name not in _FRAMING)
     if len(_reply_names) >= _REPLY_NAMES_KEPT:
         _reply_names.clear()
     _reply_names[raw] = known

@@ -147,9 +147,10 @@ class InProcessInvoker:
                 if isinstance(exc, TimeoutError) and scope.expired:
                     raise expired(self.spec.name, limit, context.aws_request_id) from None
                 raise _handler_error(self.spec.name, exc) from exc
-        future = self._threads.submit(loaded.handler, event, context)
+        loop = self._deadlines.loop()
+        future = self._threads.submit_on(loop, loaded.handler, event, context)
         error = (future, expired, self.spec.name, limit, request_id)
-        timer = self._deadlines.call_at(asyncio.get_running_loop().time() + limit, _expire, error)
+        timer = self._deadlines.call_at(loop.time() + limit, _expire, error)
         try:
             return await future
         except (Exception, SystemExit) as exc:

@@ -53,7 +53,13 @@ class HandlerThreads:
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
         """Run ``fn(*args)`` on a handler thread; the future answers on the running loop."""
-        loop = asyncio.get_running_loop()
+        return self.submit_on(asyncio.get_running_loop(), fn, *args)
+
+    def submit_on(
+        self, loop: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any
+    ) -> asyncio.Future[Any]:
+        """:meth:`submit` from a caller that knows the running loop (asking asyncio for it
+        costs a system call on Python 3.11)."""
         future: asyncio.Future[Any] = loop.create_future()
         if self._closed:
             raise RuntimeError(f"{self._name} is closed")

@@ -69,21 +69,28 @@ class InMemoryConnections:
 
     def __init__(self) -> None:
         self._open: dict[str, tuple[Connection, Channel]] = {}
+        self._active: dict[str, int] = {}
+        """Each connection's last activity since its record was made: a message only writes
+        this (every message touches; only ``GetConnection`` reads it)."""
 
     async def add(self, connection: Connection, channel: Channel) -> None:
         self._open[connection.connection_id] = (connection, channel)
+        self._active.pop(connection.connection_id, None)
 
     async def get(self, connection_id: str) -> Connection | None:
         entry = self._open.get(connection_id)
-        return entry[0] if entry else None
+        if entry is None:
+            return None
+        active = self._active.get(connection_id)
+        return entry[0] if active is None else replace(entry[0], last_active_at=active)
 
     async def touch(self, connection_id: str, at: int) -> None:
-        entry = self._open.get(connection_id)
-        if entry is not None:
-            self._open[connection_id] = (replace(entry[0], last_active_at=at), entry[1])
+        if connection_id in self._open:
+            self._active[connection_id] = at
 
     async def remove(self, connection_id: str) -> None:
         self._open.pop(connection_id, None)
+        self._active.pop(connection_id, None)
 
     async def push(self, connection_id: str, text: str) -> bool:
         entry = self._open.get(connection_id)

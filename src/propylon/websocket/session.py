@@ -28,7 +28,6 @@ leaves its execution log lines and access log line (``logs``) when it ends.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import random
@@ -38,6 +37,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+from propylon.deadlines import Deadlines, Timeout
 from propylon.errors import (
     GatewayError,
     GatewayForbidden,
@@ -101,6 +101,8 @@ class WebSocketDoor:
         self.gateway = gateway
         self.connections = connections
         self.quotas = quotas or Quotas()
+        self.deadlines = Deadlines()
+        """Every connection's idle and duration limit, on one loop timer."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (await receive())["type"] != "websocket.connect":
@@ -156,6 +158,7 @@ class Session:
         self.gateway = door.gateway
         self.connections = door.connections
         self.quotas = door.quotas
+        self.deadlines = door.deadlines
         self.stage = stage
         self.peer = peer
         self.socket = socket
@@ -215,14 +218,14 @@ class Session:
 
     async def converse(self, receive: Receive) -> tuple[int, str]:
         """Handle messages until the connection closes; the close's code and reason."""
-        loop = asyncio.get_running_loop()
+        loop = self.deadlines.loop()
         opened = last_active = loop.time()
         while True:
             deadline = min(
                 last_active + self.quotas.idle_timeout, opened + self.quotas.max_duration
             )
             try:
-                async with asyncio.timeout_at(deadline):
+                with Timeout(self.deadlines, deadline):  # one loop timer for every connection
                     message = await receive()
             except TimeoutError:
                 await self.socket.close(*GOING_AWAY)

@@ -280,9 +280,10 @@ def hotspots(stacks: list[str], top: int) -> Hotspots:
     Propylon functions on the most stacks, as shares of the busy samples.
 
     ``stacks`` are py-spy's collapsed lines, ``frame;frame;... count``, a frame being
-    ``function (file:line)``; lines are merged per function. A pool thread waiting for work
-    (``_worker`` in ``concurrent/futures/thread.py`` as the leaf) is idle, though py-spy, which
-    sees it woken for every job, samples it as busy: those samples are counted apart."""
+    ``function (file:line)``; lines are merged per function. A thread waiting for work (a
+    handler thread in ``HandlerThreads._take_jobs``, or a ``concurrent.futures`` worker, as the
+    leaf) is idle, though py-spy, which sees it woken for every job, samples it as busy: those
+    samples are counted apart."""
     own: Counter[str] = Counter()
     total: Counter[str] = Counter()
     busy = idle = 0
@@ -292,7 +293,7 @@ def hotspots(stacks: list[str], top: int) -> Hotspots:
             continue
         count = int(count_text)
         where = [_where(frame) for frame in frames.split(";")]
-        if where[-1] == ("_worker", "concurrent/futures/thread.py"):
+        if where[-1] in _WAITING_FOR_WORK:
             idle += count
             continue
         busy += count
@@ -310,6 +311,12 @@ def hotspots(stacks: list[str], top: int) -> Hotspots:
 
 
 _ENTRY_POINTS = frozenset({"propylon/__main__.py", "propylon/cli.py"})
+_WAITING_FOR_WORK = frozenset(
+    {
+        ("HandlerThreads._take_jobs", "propylon/functions/threads.py"),
+        ("_worker", "concurrent/futures/thread.py"),
+    }
+)
 
 
 def _where(frame: str) -> tuple[str, str]:

@@ -482,17 +482,7 @@ def profile(pid: int, uri: str, args: argparse.Namespace, results: Results) -> N
     record_profile(pid, args.profile, int(args.duration), load)
     if Path(args.profile).suffix not in (".svg", ".json"):
         stacks = Path(args.profile).read_text().splitlines()
-        waiting = [line for line in stacks if _waiting_for_a_job(line)]
-        spots = asdict(hotspots([line for line in stacks if line not in waiting], args.top))
-        spots["idle_samples"] += sum(int(line.rpartition(" ")[2]) for line in waiting)
-        results.hotspots = spots
-
-
-def _waiting_for_a_job(stack: str) -> bool:
-    """A handler thread blocked in ``jobs.get()``: idle, though py-spy samples it as busy as
-    it is woken for every call (as ``hotspots`` does for ``concurrent.futures`` workers)."""
-    leaf = stack.rpartition(" ")[0].rpartition(";")[2]
-    return leaf.startswith("HandlerThreads._work (") and "functions/threads.py" in leaf
+        results.hotspots = asdict(hotspots(stacks, args.top))  # handler threads' waits apart
 
 
 # --- the report ------------------------------------------------------------------------------

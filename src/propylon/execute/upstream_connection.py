@@ -183,13 +183,13 @@ class Connection(asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    async def _wait(self) -> None:
+    def _next_event(self) -> asyncio.Future[None]:
+        """A future the next callback of the parser (or a failure) completes. A plain function,
+        not a coroutine: it is awaited on every request. Once done, or cancelled with its
+        reader, it is left in place; ``_wake`` passes over it."""
         assert self._loop is not None  # connected
         self._waiter = waiter = self._loop.create_future()
-        try:
-            await waiter
-        finally:
-            self._waiter = None
+        return waiter
 
     async def wait_head(self) -> None:
         while not self.head_done:
@@ -197,12 +197,7 @@ class Connection(asyncio.Protocol):
                 raise self.error
             if self.lost:  # closed before the request was even sent
                 raise UpstreamDisconnected("the backend closed the connection")
-            assert self._loop is not None  # connected
-            self._waiter = waiter = self._loop.create_future()  # _wait, without a coroutine
-            try:
-                await waiter
-            finally:
-                self._waiter = None
+            await self._next_event()
 
     def take(self) -> bytes:
         """The body bytes that have arrived and were not taken yet."""
@@ -222,7 +217,7 @@ class Connection(asyncio.Protocol):
                 return b""
             if self.error is not None:
                 raise self.error
-            await self._wait()
+            await self._next_event()
         return self.take()
 
     def at_eof(self) -> bool:

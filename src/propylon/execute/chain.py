@@ -56,11 +56,11 @@ from propylon.execute.routing import RouteMatch
 from propylon.execute.throttle import Throttle
 from propylon.functions import (
     CallerTimeout,
-    FunctionError,
     FunctionNotFound,
     FunctionRegistry,
-    FunctionTimeout,
+    InvocationError,
 )
+from propylon.functions.context import new_request_id
 from propylon.settings import Settings
 
 log = logging.getLogger("propylon.execute")
@@ -123,18 +123,18 @@ async def lambda_proxy(
     payload = PAYLOADS[integration.get("PayloadFormatVersion", "1.0")]
     event = payload.build(inv)
     started = time.monotonic()
+    inv.integration_request_id = request_id = new_request_id()  # the function's own
     try:
         limit = integration.get("TimeoutInMillis", 30000) / 1000
-        result = await invoker.invoke(event, inv.request_id, limit)
+        result = await invoker.invoke(event, request_id, limit)
     except CallerTimeout:
         raise GatewayServiceUnavailable("the integration timed out") from None
-    except (FunctionError, FunctionTimeout) as exc:
+    except InvocationError as exc:
         log.warning("function failed for %s: %s", uri, exc)
         raise GatewayInternalError(str(exc)) from None
     finally:
         inv.integration_latency = int((time.monotonic() - started) * 1000)
     inv.integration_status = "200"
-    inv.integration_request_id = inv.request_id  # the invocation's id (the function's context)
     try:
         reply = payload.interpret(result)
     except MalformedResponse as exc:

@@ -8,11 +8,18 @@ move time without sleeping. ``memory_limit_in_mb`` is a string, as the real runt
 from __future__ import annotations
 
 import secrets
+import uuid
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 Clock = Callable[[], float]
+
+
+def new_request_id() -> str:
+    """A Lambda request id: a lower-case UUID, as ``context.aws_request_id`` and the Runtime
+    API's ``Lambda-Runtime-Aws-Request-Id`` carry it."""
+    return str(uuid.uuid4())
 
 
 def log_group_name(function_name: str) -> str:

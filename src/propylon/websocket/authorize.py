@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 from propylon.errors import GatewayForbidden, GatewayInternalError, GatewayUnauthorized
 from propylon.execute.authorizers.lambda_responses import InvalidResponse, read_policy_response_v2
 from propylon.execute.chain import substitute_stage_variables
-from propylon.functions import CallerTimeout, FunctionError, FunctionNotFound, FunctionTimeout
+from propylon.functions import FunctionNotFound, InvocationError
+from propylon.functions.context import new_request_id
 from propylon.sigv4 import SignatureError, SignedRequest, verify
 from propylon.websocket.context import WsEvent
 from propylon.websocket.events import connect_event
@@ -128,10 +129,10 @@ async def _invoke(
     uri = substitute_stage_variables(record.get("AuthorizerUri") or "", stage.stage_variables)
     try:
         invoker = gateway.functions.resolve(uri)
-        return await invoker.invoke(authorizer_event(event), event.request_id, AUTHORIZER_TIMEOUT)
+        return await invoker.invoke(authorizer_event(event), new_request_id(), AUTHORIZER_TIMEOUT)
     except FunctionNotFound as exc:
         log.error("no local function for authorizer %s: %s", uri, exc)
         raise GatewayInternalError(str(exc)) from None
-    except (CallerTimeout, FunctionError, FunctionTimeout) as exc:
+    except InvocationError as exc:
         log.warning("authorizer %s failed: %s", uri, exc)
         raise GatewayInternalError(f"authorizer failed: {exc}") from None

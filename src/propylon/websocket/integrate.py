@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from propylon.errors import GatewayInternalError, GatewayServiceUnavailable
 from propylon.execute.chain import substitute_stage_variables
-from propylon.functions import CallerTimeout, FunctionError, FunctionNotFound, FunctionTimeout
+from propylon.functions import CallerTimeout, FunctionNotFound, InvocationError
+from propylon.functions.context import new_request_id
 from propylon.websocket.context import WsEvent, context_variables
 from propylon.websocket.events import MalformedResult, interpret, lambda_event
 from propylon.websocket.integrations import WsMessage, call
@@ -62,11 +63,11 @@ async def lambda_proxy(
         raise GatewayInternalError(str(exc)) from None
     try:
         result = await invoker.invoke(
-            lambda_event(event), event.request_id, _timeout(integration, ceiling)
+            lambda_event(event), new_request_id(), _timeout(integration, ceiling)
         )
     except CallerTimeout:
         raise GatewayServiceUnavailable("the integration timed out") from None
-    except (FunctionError, FunctionTimeout) as exc:
+    except InvocationError as exc:
         log.warning("function failed for %s: %s", uri, exc)
         raise GatewayInternalError(str(exc)) from None
     event.integration_status = "200"

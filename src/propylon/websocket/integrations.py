@@ -44,6 +44,7 @@ from propylon.errors import GatewayError, GatewayInternalError, GatewayServiceUn
 from propylon.execute.chain import substitute_stage_variables
 from propylon.functions import FunctionError, FunctionNotFound, FunctionTimeout, InvocationError
 from propylon.functions.arns import parse_function_uri
+from propylon.functions.context import new_request_id
 from propylon.functions.errors import CallerTimeout
 from propylon.websocket.templates import (
     DEFAULT_KEY,
@@ -326,7 +327,7 @@ async def aws(gateway: Gateway, integration: Mapping[str, Any], message: WsMessa
         log.error("no local function for %s: %s", uri, exc)
         raise GatewayInternalError(str(exc)) from None
     timeout = (integration.get("TimeoutInMillis") or DEFAULT_TIMEOUT_MS) / 1000
-    request_id = str(message.context.get("requestId", ""))
+    request_id = new_request_id()
     try:
         async with asyncio.timeout(timeout):
             result = await invoker.invoke(event, request_id, timeout)

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
+from uuid import UUID
 
 import pytest
 from aiohttp import web
@@ -251,7 +252,9 @@ def test_lambda_gets_the_rendered_event_and_its_result_is_the_response_body() ->
     )
     reply = run(integrations.call(gateway, TWO_WAY, integration, message()))
     assert reply == WsReply(200, "hello C0nn= in lobby")
-    assert function.seen == [({"room": "lobby", "who": "C0nn="}, "req-1", 1.0)]
+    ((event, request_id, limit),) = function.seen
+    assert (event, limit) == ({"room": "lobby", "who": "C0nn="}, 1.0)
+    assert UUID(request_id).version == 4  # the function's own request id, not the message's
 
 
 def test_lambda_result_passes_through_without_integration_responses() -> None:

@@ -47,7 +47,8 @@ from propylon.execute.authorizers.lambda_responses import (
 from propylon.execute.context import Invocation
 from propylon.execute.payloads import build_event_v1, build_event_v2
 from propylon.execute.selection import Expression, Scope, compile_template
-from propylon.functions import FunctionError, FunctionNotFound, FunctionTimeout
+from propylon.functions import FunctionNotFound, InvocationError
+from propylon.functions.context import new_request_id
 from propylon.store import Record
 
 if TYPE_CHECKING:
@@ -290,11 +291,11 @@ class LambdaAuthorizer:
         event = self.build_event(inv, arn, identity)
         try:
             async with asyncio.timeout(self.timeout):
-                result = await invoker.invoke(event, inv.request_id)
+                result = await invoker.invoke(event, new_request_id())
         except TimeoutError:
             log.warning("authorizer %s: %s gave no answer in time", self.authorizer_id, uri)
             raise GatewayInternalError(f"authorizer {self.authorizer_id} timed out") from None
-        except (FunctionError, FunctionTimeout) as exc:
+        except InvocationError as exc:
             log.warning("authorizer %s: %s failed: %s", self.authorizer_id, uri, exc)
             raise GatewayInternalError(f"authorizer {self.authorizer_id} failed") from None
         try:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import os
 import threading
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from propylon import __version__
@@ -28,7 +29,8 @@ from propylon.execute.deployed import DeployedApis
 from propylon.execute.door import serve_execute_api
 from propylon.execute.http_proxy import HttpProxy
 from propylon.execute.logs import LogWriter
-from propylon.functions import FunctionRegistry
+from propylon.functions import INVOKER_KINDS, FunctionRegistry, WorkerKind
+from propylon.functions.reload import CodeWatcher
 from propylon.settings import Settings
 from propylon.spec.serialize import Reply
 from propylon.store import Store, open_store
@@ -84,7 +86,11 @@ class Propylon:
     """The ASGI app. ``create_app`` builds it from settings."""
 
     def __init__(
-        self, settings: Settings, store: Store, websocket_quotas: Quotas | None = None
+        self,
+        settings: Settings,
+        store: Store,
+        websocket_quotas: Quotas | None = None,
+        host_environ: Mapping[str, str] | None = None,
     ) -> None:
         credentials = load_credentials(settings)
         self.settings = settings
@@ -92,8 +98,23 @@ class Propylon:
         deployed = DeployedApis(store)
         deployed.refresh()
         self.control = ControlPlane(settings, store, after_write=deployed.refresh)
+        self.function_logs = LogWriter(settings.logs, echo=_console(settings))
+        workers = WorkerKind(
+            self.function_logs,
+            region=settings.region,
+            host_environ=host_environ if host_environ is not None else os.environ,
+            debug_function=settings.debug_function,
+            debug_port=settings.debug_port,
+        )
         functions = FunctionRegistry(
-            settings.functions, region=settings.region, account_id=settings.account_id
+            settings.functions,
+            region=settings.region,
+            account_id=settings.account_id,
+            kinds={**INVOKER_KINDS, "worker": workers},
+        )
+        self.functions = functions
+        self.watcher = (
+            CodeWatcher(settings.functions, functions.retire) if settings.reload else None
         )
         http = HttpProxy(ca_bundle=settings.ca_bundle, gateway_port=settings.port)
         logs = LogWriter(settings.logs)
@@ -192,13 +213,31 @@ class Propylon:
                 # process: moved out of the collector's reach, it is not rescanned on every
                 # collection the request path triggers.
                 gc.freeze()
+                if self.watcher is not None:
+                    self.watcher.start()
                 await send({"type": "lifespan.startup.complete"})
                 threading.Thread(target=_preload, name="propylon-preload", daemon=True).start()
             elif message["type"] == "lifespan.shutdown":
                 self.control.close()
+                if self.watcher is not None:
+                    await self.watcher.aclose()
                 await self.gateway.aclose()
+                self.function_logs.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _console(settings: Settings) -> Callable[[str, str], None] | None:
+    """At ``--log-level info`` and below, function log lines on the console with the function's
+    name (from the log writer's thread)."""
+    if settings.log_level not in ("info", "debug", "trace"):
+        return None
+    functions = logging.getLogger("propylon.functions")
+
+    def echo(group: str, line: str) -> None:
+        functions.info("%s %s", group.rpartition("/")[2], line)
+
+    return echo
 
 
 def _preload() -> None:
@@ -213,7 +252,12 @@ def _preload() -> None:
 
 
 def create_app(
-    settings: Settings, store: Store | None = None, websocket_quotas: Quotas | None = None
+    settings: Settings,
+    store: Store | None = None,
+    websocket_quotas: Quotas | None = None,
+    host_environ: Mapping[str, str] | None = None,
 ) -> Propylon:
+    """The app for ``settings``. ``host_environ`` is the environment worker processes take
+    ``PATH``, ``HOME`` and AWS credentials from (default: this process's)."""
     store = store or open_store(settings.store_backend, settings.state_dir)
-    return Propylon(settings, store, websocket_quotas)
+    return Propylon(settings, store, websocket_quotas, host_environ)

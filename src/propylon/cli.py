@@ -13,6 +13,7 @@ from pathlib import Path
 
 from propylon import __version__
 from propylon.credentials import CredentialsError
+from propylon.functions.errors import FunctionConfigError
 from propylon.settings import Settings, SettingsError, load_settings
 from propylon.store import StoreError
 
@@ -36,8 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--function",
         action="append",
-        metavar="NAME=FILE.py:FUNC",
-        help="a local Lambda function, reachable by any ARN naming NAME (repeatable)",
+        metavar="NAME=FILE:FUNC",
+        help="a local Lambda function (FILE.py: Python; .js, .mjs, .cjs: Node.js), reachable "
+        "by any ARN naming NAME (repeatable)",
     )
     serve.add_argument("--ca-bundle", help="extra CA certificates (PEM) for HTTPS integrations")
     serve.add_argument("--log-dir", help="where access and execution logs go (default STATE/logs)")
@@ -52,6 +54,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--throttle-rate", help="account-level requests per second (10000)")
     serve.add_argument("--throttle-burst", help="account-level burst (5000)")
+    serve.add_argument(
+        "--reload",
+        action=argparse.BooleanOptionalAction,
+        help="restart a function's workers when its code changes (default on)",
+    )
+    serve.add_argument(
+        "--debug-function", metavar="NAME", help="start this function under a debugger"
+    )
+    serve.add_argument(
+        "--debug-port", metavar="PORT", help="where the debugger listens (127.0.0.1:PORT)"
+    )
     commands.add_parser("version", help="print the version")
     return parser
 
@@ -99,6 +112,9 @@ def serve(settings: Settings) -> None:
     except (StoreError, CredentialsError) as exc:
         sock.close()
         raise StartupError(str(exc)) from None
+    except FunctionConfigError:
+        sock.close()
+        raise
     gc.freeze()
     gc.enable()
     uvicorn.Server(uvicorn_config(app, settings.log_level)).run(sockets=[sock])
@@ -124,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         "verify_signatures": args.verify_signatures,
         "throttle_rate": args.throttle_rate,
         "throttle_burst": args.throttle_burst,
+        "reload": args.reload,
+        "debug_function": args.debug_function,
+        "debug_port": args.debug_port,
     }
     try:
         settings = load_settings(flags, os.environ, args.config)
@@ -132,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         serve(settings)
+    except FunctionConfigError as exc:
+        print(f"propylon: {exc}", file=sys.stderr)
+        return 2
     except StartupError as exc:
         print(f"propylon: {exc}", file=sys.stderr)
         return 1

@@ -46,6 +46,12 @@ class Settings:
     """The account-level steady-state limit, requests per second (AWS's default 10,000)."""
     throttle_burst: int = 5000
     """The account-level burst limit (AWS's default 5,000)."""
+    reload: bool = True
+    """Whether a change to a worker function's code retires its workers (``--no-reload``)."""
+    debug_function: str | None = None
+    """The function whose worker starts under a debugger (``--debug-function``)."""
+    debug_port: int | None = None
+    """Where that debugger listens on loopback (``--debug-port``)."""
 
     @property
     def logs(self) -> Path:
@@ -125,6 +131,9 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "verify_signatures": _boolean,
     "throttle_rate": lambda value: _number(value, float),
     "throttle_burst": lambda value: _number(value, int),
+    "reload": _boolean,
+    "debug_function": _text,
+    "debug_port": _port,
 }
 FUNCTIONS = "functions"
 
@@ -202,18 +211,41 @@ def load_settings(
             values[name] = _CONVERTERS[name](value)
         except SettingsError as exc:
             raise SettingsError(f"{source}: {exc}") from None
-    values[FUNCTIONS] = _functions(table, table_source, flags.get(FUNCTIONS) or ())
-    return replace(Settings(), **values)
+    base = path.parent if path is not None else None
+    values[FUNCTIONS] = _functions(table, table_source, flags.get(FUNCTIONS) or (), base)
+    settings = replace(Settings(), **values)
+    _check_debugging(settings)
+    return settings
 
 
-def _functions(table: Any, source: str, flags: Iterable[str]) -> tuple[FunctionSpec, ...]:
+def _check_debugging(settings: Settings) -> None:
+    name = settings.debug_function
+    if name is None:
+        if settings.debug_port is not None:
+            raise SettingsError("--debug-port: needs --debug-function NAME")
+        return
+    spec = next((spec for spec in settings.functions if spec.name == name), None)
+    if spec is None:
+        raise SettingsError(f"--debug-function: no function named {name!r}")
+    if spec.invoker != "worker" or spec.family == "provided":
+        raise SettingsError(
+            f"--debug-function: function {name!r} must run in a worker on a Python or Node.js "
+            "runtime"
+        )
+    if not settings.debug_port:
+        raise SettingsError("--debug-function: needs --debug-port PORT")
+
+
+def _functions(
+    table: Any, source: str, flags: Iterable[str], base: Path | None
+) -> tuple[FunctionSpec, ...]:
     """``[functions.NAME]`` tables, then ``--function`` flags (a flag replaces a same-named
     table)."""
     by_name: dict[str, FunctionSpec] = {}
     try:
         if not isinstance(table, Mapping):
             raise ValueError("must be a table of [functions.NAME] tables")
-        for spec in function_specs_from_toml(table):
+        for spec in function_specs_from_toml(table, base):
             by_name[spec.name] = spec
     except ValueError as exc:
         raise SettingsError(f"{source}: {exc}") from None

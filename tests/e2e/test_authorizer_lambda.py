@@ -32,11 +32,16 @@ def authorizer_uri(name: str) -> str:
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[str]:
+    # The authorizers record what they were called with in module state the tests read: they
+    # run in this process.
     functions = (
         FunctionSpec("echo", f"{ECHO}:echo"),
-        *(FunctionSpec(name, f"{MODULE}.{name}") for name in ("simple", "policy", "explode")),
-        FunctionSpec("invalid", f"{MODULE}.invalid"),
-        FunctionSpec("slow", f"{MODULE}.slow", timeout=0.2),
+        *(
+            FunctionSpec(name, f"{MODULE}.{name}", invoker="in-process")
+            for name in ("simple", "policy", "explode")
+        ),
+        FunctionSpec("invalid", f"{MODULE}.invalid", invoker="in-process"),
+        FunctionSpec("slow", f"{MODULE}.slow", timeout=0.2, invoker="in-process"),
     )
     with threaded_server(Settings(in_memory=True, functions=functions)) as url:
         yield url

@@ -27,7 +27,14 @@ def arn(name: str) -> str:
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[str]:
-    functions = tuple(FunctionSpec(name, f"{HANDLERS}:{name}") for name in NAMES)
+    # Every function runs in a worker of its own, but the async one: Lambda's Python runtime
+    # does not await handlers, Propylon's in-process mode does.
+    functions = tuple(
+        FunctionSpec(
+            name, f"{HANDLERS}:{name}", invoker="in-process" if name == "async_echo" else "worker"
+        )
+        for name in NAMES
+    )
     with threaded_server(Settings(in_memory=True, functions=functions)) as url:
         yield url
 

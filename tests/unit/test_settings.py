@@ -301,6 +301,7 @@ def test_toml_that_is_not_utf8_is_an_error(tmp_path: Path) -> None:
 
 
 def test_function_tables_in_the_file_become_function_specs(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
     config = write_toml(
         tmp_path / "propylon.toml",
         '[functions.pets]\nhandler = "pets.handler"\ncode = "src"\ntimeout = 5\n'
@@ -311,7 +312,7 @@ def test_function_tables_in_the_file_become_function_specs(tmp_path: Path) -> No
     assert (spec.name, spec.handler, spec.code, spec.timeout) == (
         "pets",
         "pets.handler",
-        Path("src"),
+        tmp_path / "src",  # relative to the file
         5,
     )
     assert dict(spec.environment) == {"TABLE": "pets"}

@@ -6,7 +6,10 @@ A log group ``/aws/apigw/my-api`` (from an ``AccessLogSettings.DestinationArn`` 
 
 Writing never blocks a request: ``LogWriter.write`` puts the line on a queue and returns; one
 thread appends the queued lines to their files, in order, keeping each file open. ``flush``
-waits until everything written before it is on disk (tests and shutdown use it).
+waits until everything written before it is on disk (tests and shutdown use it). A line may be
+given as a function that makes it, called on that thread (what it reads, say a process's peak
+memory for a Lambda ``REPORT`` line, is then read off the request path); ``echo``, when given,
+also hands every line to a function on that thread (the console, for function logs).
 """
 
 from __future__ import annotations
@@ -14,8 +17,11 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
+
+Line = str | Callable[[], str]
 
 log = logging.getLogger("propylon.execute")
 
@@ -43,9 +49,10 @@ def log_file(log_dir: Path, group: str) -> Path | None:
 class LogWriter:
     """Appends lines to log-group files on a thread of its own."""
 
-    def __init__(self, log_dir: Path) -> None:
+    def __init__(self, log_dir: Path, echo: Callable[[str, str], None] | None = None) -> None:
         self.log_dir = log_dir
-        self._queue: queue.SimpleQueue[tuple[str, str] | threading.Event | None] = (
+        self._echo = echo
+        self._queue: queue.SimpleQueue[tuple[str, Line] | threading.Event | None] = (
             queue.SimpleQueue()
         )
         self._files: dict[str, IO[str]] = {}
@@ -53,8 +60,8 @@ class LogWriter:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def write(self, group: str, line: str) -> None:
-        """Queue one line (without its newline) for a log group's file."""
+    def write(self, group: str, line: Line) -> None:
+        """Queue one line (without its newline), or a function making it, for a group's file."""
         if self._thread is None:
             self._start()
         self._queue.put((group, line))
@@ -101,7 +108,15 @@ class LogWriter:
             handle.close()
         self._files.clear()
 
-    def _append(self, group: str, line: str) -> None:
+    def _append(self, group: str, line: Line) -> None:
+        if not isinstance(line, str):
+            try:
+                line = line()
+            except Exception:  # a line that cannot be made is lost, not the writer
+                log.exception("cannot make a line for log group %s", group)
+                return
+        if self._echo is not None:
+            self._echo(group, line)
         handle = self._files.get(group)
         if handle is None:
             if group in self._refused:

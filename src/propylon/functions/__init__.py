@@ -12,29 +12,36 @@ from propylon.functions.arns import FunctionRef, function_name_from_uri, parse_f
 from propylon.functions.context import LambdaContext
 from propylon.functions.errors import (
     CallerTimeout,
+    FunctionConfigError,
     FunctionError,
     FunctionNotFound,
+    FunctionThrottled,
     FunctionTimeout,
     InvocationError,
 )
 from propylon.functions.invokers import InProcessInvoker, Invoker, InvokerFactory
-from propylon.functions.registry import INVOKER_KINDS, FunctionRegistry
+from propylon.functions.pool import WorkerPool
+from propylon.functions.registry import INVOKER_KINDS, FunctionRegistry, WorkerKind
 from propylon.functions.spec import FunctionSpec, function_specs_from_toml, parse_function_flag
 
 __all__ = [
     "INVOKER_KINDS",
     "CallerTimeout",
+    "FunctionConfigError",
     "FunctionError",
     "FunctionNotFound",
     "FunctionRef",
     "FunctionRegistry",
     "FunctionSpec",
+    "FunctionThrottled",
     "FunctionTimeout",
     "InProcessInvoker",
     "InvocationError",
     "Invoker",
     "InvokerFactory",
     "LambdaContext",
+    "WorkerKind",
+    "WorkerPool",
     "function_name_from_uri",
     "function_specs_from_toml",
     "parse_function_flag",

@@ -33,17 +33,34 @@ class FunctionError(InvocationError):
     """
 
     def __init__(
-        self, function_name: str, error_type: str, error_message: str, traceback: str = ""
+        self,
+        function_name: str,
+        error_type: str,
+        error_message: str,
+        traceback: str = "",
+        payload: bytes | None = None,
     ) -> None:
         super().__init__(f"{function_name}: {error_type}: {error_message}")
         self.function_name = function_name
         self.error_type = error_type
         self.error_message = error_message
         self.traceback = traceback
+        self.document = payload
+        """The error document as a runtime posted it, when one did (Lambda returns it whole)."""
 
     def payload(self) -> dict[str, str]:
         """The body Lambda returns for a function error (without the stack trace)."""
         return {"errorType": self.error_type, "errorMessage": self.error_message}
+
+
+class FunctionThrottled(InvocationError):
+    """Lambda refused the invocation: the function's concurrency is all in use
+    (``TooManyRequestsException``, ``ReservedFunctionConcurrentInvocationLimitExceeded``)."""
+
+    def __init__(self, function_name: str, limit: int) -> None:
+        super().__init__(f"{function_name}: Rate Exceeded. ({limit} concurrent invocations)")
+        self.function_name = function_name
+        self.limit = limit
 
 
 class FunctionTimeout(InvocationError):
@@ -68,3 +85,8 @@ class CallerTimeout(InvocationError):
         self.function_name = function_name
         self.timeout = timeout
         self.request_id = request_id
+
+
+class FunctionConfigError(PropylonError):
+    """A function cannot run here as configured (no interpreter for its runtime, a handler
+    outside its code directory); found at start-up, and the message names the function."""

@@ -1,8 +1,11 @@
 """The function registry: integration URI → function name → invoker.
 
 Functions are registered by spec; an invoker is created for a function the first time it is
-resolved, then reused. Which invoker class runs the functions is chosen by kind from
-``INVOKER_KINDS``; worker-process and remote-endpoint invokers are added there, not here.
+resolved, then reused. Each spec names its invoker kind (``worker``, the default, or
+``in-process``); the kinds are a table from name to factory. :class:`WorkerKind` builds worker
+pools: it finds each function's interpreter when the registry is built (start-up), so a
+function that cannot run here is an error then, not at its first request, and a runtime served
+by another version than its own is warned about once.
 
 Resolution matches by function name only: the region, account and qualifier in an ARN are not
 checked, since one local registry stands for one account's functions. The ARN a handler sees
@@ -11,16 +14,81 @@ as ``context.invoked_function_arn`` is built from the registry's region and acco
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import logging
+from collections.abc import Iterable, Mapping, Sequence
 
+from propylon.execute.logs import LogWriter
 from propylon.functions.arns import function_arn, parse_function_uri
-from propylon.functions.errors import FunctionNotFound
+from propylon.functions.errors import FunctionConfigError, FunctionNotFound
 from propylon.functions.invokers import InProcessInvoker, Invoker, InvokerFactory
+from propylon.functions.launch import Launch, plan_launch
+from propylon.functions.pool import IDLE_LIFETIME, WorkerPool
+from propylon.functions.runtimes import InterpreterMissing, find_interpreter
 from propylon.functions.spec import FunctionSpec
+
+log = logging.getLogger("propylon.functions")
 
 INVOKER_KINDS: Mapping[str, InvokerFactory] = {
     "in-process": InProcessInvoker,
 }
+"""The kinds that need nothing but a spec; ``worker`` is added by whoever has the log writer."""
+
+
+class WorkerKind:
+    """Builds the worker pool of each function (``worker`` invoker kind)."""
+
+    def __init__(
+        self,
+        logs: LogWriter,
+        *,
+        region: str,
+        host_environ: Mapping[str, str],
+        idle_lifetime: float = IDLE_LIFETIME,
+        debug_function: str | None = None,
+        debug_port: int | None = None,
+    ) -> None:
+        self._logs = logs
+        self._region = region
+        self._host_environ = dict(host_environ)
+        self._idle_lifetime = idle_lifetime
+        self._debug_function = debug_function
+        self._debug_port = debug_port
+        self._launches: dict[str, Launch] = {}
+
+    def check_specs(self, specs: Sequence[FunctionSpec]) -> None:
+        """Find every function's interpreter and plan its launch; FunctionConfigError naming
+        the function when it cannot run here, one warning per function served by another
+        version than its runtime's."""
+        for spec in specs:
+            self._launches[spec.name] = self._plan(spec)
+
+    def _plan(self, spec: FunctionSpec) -> Launch:
+        try:
+            interpreter = find_interpreter(spec.runtime, spec.family)
+            debug = self._debug_port if spec.name == self._debug_function else None
+            launch = plan_launch(
+                spec,
+                interpreter,
+                region=self._region,
+                host_environ=self._host_environ,
+                debug_port=debug,
+            )
+        except (InterpreterMissing, ValueError) as exc:
+            raise FunctionConfigError(f"function {spec.name!r}: {exc}") from None
+        if interpreter is not None and interpreter.warning:
+            log.warning("function %s: %s", spec.name, interpreter.warning)
+        return launch
+
+    def __call__(self, spec: FunctionSpec, invoked_function_arn: str) -> WorkerPool:
+        launch = self._launches.get(spec.name) or self._plan(spec)
+        return WorkerPool(
+            spec,
+            invoked_function_arn,
+            launch,
+            self._logs,
+            idle_lifetime=self._idle_lifetime,
+            debugging=spec.name == self._debug_function,
+        )
 
 
 class FunctionRegistry:
@@ -32,18 +100,19 @@ class FunctionRegistry:
         *,
         region: str = "us-east-1",
         account_id: str = "000000000000",
-        kind: str = "in-process",
         kinds: Mapping[str, InvokerFactory] = INVOKER_KINDS,
     ) -> None:
-        if kind not in kinds:
-            raise ValueError(f"unknown invoker kind {kind!r} (known: {', '.join(sorted(kinds))})")
-        self._factory = kinds[kind]
+        self._kinds = kinds
         self._specs: dict[str, FunctionSpec] = {}
         for spec in specs:
             if spec.name in self._specs:
                 raise ValueError(f"function {spec.name!r} is defined more than once")
+            if spec.invoker not in kinds:
+                known = ", ".join(sorted(kinds))
+                raise ValueError(f"unknown invoker kind {spec.invoker!r} (known: {known})")
             self._specs[spec.name] = spec
-        self._factory.check_specs(list(self._specs.values()))
+        for kind, factory in kinds.items():
+            factory.check_specs([spec for spec in self._specs.values() if spec.invoker == kind])
         self._region = region
         self._account_id = account_id
         self._invokers: dict[str, Invoker] = {}
@@ -72,9 +141,16 @@ class FunctionRegistry:
         invoker = self._invokers.get(spec.name)
         if invoker is None:
             arn = function_arn(self._region, self._account_id, spec.name)
-            invoker = self._invokers[spec.name] = self._factory(spec, arn)
+            invoker = self._invokers[spec.name] = self._kinds[spec.invoker](spec, arn)
         self._by_uri[uri] = invoker
         return invoker
+
+    def retire(self, names: Iterable[str]) -> None:
+        """The code of these functions changed: their workers make way for fresh ones."""
+        for name in names:
+            invoker = self._invokers.get(name)
+            if isinstance(invoker, WorkerPool):
+                invoker.retire()
 
     async def aclose(self) -> None:
         """Close every invoker created so far; resolving afterwards creates fresh ones."""

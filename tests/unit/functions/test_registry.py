@@ -47,9 +47,9 @@ def fresh_recordings() -> None:
 
 
 def make_registry(*names: str, **options: Any) -> FunctionRegistry:
+    """A registry of worker functions, whose kind records instead of running anything."""
     specs = [FunctionSpec(name=name, handler=f"{name}.handler") for name in names]
-    options.setdefault("kind", "recording")
-    options.setdefault("kinds", {"recording": RecordingInvoker})
+    options.setdefault("kinds", {"worker": RecordingInvoker})
     return FunctionRegistry(specs, **options)
 
 
@@ -103,17 +103,27 @@ def test_duplicate_function_is_rejected() -> None:
 
 
 def test_unknown_kind_is_rejected() -> None:
-    with pytest.raises(ValueError, match="unknown invoker kind 'worker' \\(known: recording\\)"):
-        make_registry("orders", kind="worker")
+    with pytest.raises(ValueError, match="unknown invoker kind 'worker' \\(known: in-process\\)"):
+        make_registry("orders", kinds={"in-process": RecordingInvoker})
 
 
-def test_default_kind_is_in_process_and_vets_environments() -> None:
-    assert isinstance(
-        FunctionRegistry([FunctionSpec("f", "f.handler")]).resolve("f"), InProcessInvoker
-    )
+def test_each_spec_names_its_kind_and_each_kind_vets_its_own_specs() -> None:
     specs = [
-        FunctionSpec(name="a", handler="a.handler", environment={"TABLE": "a"}),
-        FunctionSpec(name="b", handler="b.handler", environment={"TABLE": "b"}),
+        FunctionSpec("f", "f.handler", invoker="in-process"),
+        FunctionSpec("w", "w.handler"),
+    ]
+    registry = FunctionRegistry(
+        specs, kinds={"in-process": InProcessInvoker, "worker": RecordingInvoker}
+    )
+    assert isinstance(registry.resolve("f"), InProcessInvoker)
+    assert isinstance(registry.resolve("w"), RecordingInvoker)
+    assert RecordingInvoker.checked == [["w"]]
+
+
+def test_in_process_functions_cannot_share_a_variable_with_two_values() -> None:
+    specs = [
+        FunctionSpec("a", "a.handler", environment={"TABLE": "a"}, invoker="in-process"),
+        FunctionSpec("b", "b.handler", environment={"TABLE": "b"}, invoker="in-process"),
     ]
     with pytest.raises(ValueError, match="share one environment"):
         FunctionRegistry(specs)
@@ -131,7 +141,8 @@ def test_aclose_closes_invokers_and_later_resolves_start_fresh() -> None:
 def test_in_process_registry_runs_a_handler_file(tmp_path: Path) -> None:
     path = tmp_path / "orders.py"
     path.write_text("def handler(event, context):\n    return event['n'] * 2\n", encoding="utf-8")
-    registry = FunctionRegistry([FunctionSpec(name="orders", handler=f"{path}:handler")])
+    spec = FunctionSpec(name="orders", handler=f"{path}:handler", invoker="in-process")
+    registry = FunctionRegistry([spec])
 
     async def scenario() -> Any:
         try:

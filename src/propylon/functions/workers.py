@@ -1,0 +1,556 @@
+"""One execution environment: a worker process, fed through a Runtime API of its own.
+
+How it works. :meth:`Worker.start` opens a Runtime API listener on loopback and starts the
+process with ``AWS_LAMBDA_RUNTIME_API`` pointing at it; its stdout and stderr go into one pipe
+that the event loop reads, and its exit is watched (a pidfd where Linux has one). The worker's
+state follows Lambda's environment lifecycle (reference 1, 2.4)::
+
+    INIT --next--> IDLE --run(job)--> BUSY --response/error--> DONE --next--> IDLE ...
+      |                                 |
+      +-- init error / exit --> DEAD    +-- timeout (killed) / exit --> DEAD
+
+A ``next`` from the runtime is held while the worker is IDLE; :meth:`run` answers it with the
+job's event. The job's future gets the response bytes or an :class:`InvocationError`:
+``FunctionError`` for what the runtime reports and for a crash (``Runtime.ExitError``),
+``FunctionTimeout`` when the function's timeout passes (the process is killed, as Lambda resets
+an environment). The pool (``pool.py``) decides which worker runs which job.
+
+Logs: the platform's ``START`` when a job is handed over; the function's output, line by line,
+as it arrives; ``END`` and ``REPORT`` when it answers. A runtime writes its output before it
+posts the answer, so the pipe is read to its end before ``END`` is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from propylon.deadlines import Deadlines, Entry
+from propylon.execute.logs import LogWriter
+from propylon.functions import logs as lines
+from propylon.functions.context import log_stream_name
+from propylon.functions.errors import FunctionError, FunctionTimeout, InvocationError
+from propylon.functions.launch import Launch
+from propylon.functions.runtime_api import (
+    ACCEPTED,
+    INVALID_REQUEST_ID,
+    MAX_RESPONSE,
+    TOO_LARGE,
+    RuntimeApiConnection,
+    error_body,
+)
+
+if TYPE_CHECKING:
+    from propylon.functions.spec import FunctionSpec
+
+log = logging.getLogger("propylon.functions")
+
+INIT_TIMEOUT = 10.0
+"""Lambda's limit on an environment's init phase, in seconds."""
+_READ_SIZE = 65536
+
+
+class State(Enum):
+    INIT = "init"
+    IDLE = "idle"
+    BUSY = "busy"
+    DONE = "done"
+    DEAD = "dead"
+
+
+@dataclass(slots=True, eq=False)
+class Job:
+    """One invocation: what the runtime gets, and where its outcome goes."""
+
+    request_id: str
+    payload: bytes
+    future: asyncio.Future[bytes]
+    invoked_arn: str
+    started: float = 0.0  # monotonic, when handed to a runtime
+    timer: Entry | None = None
+    extra_headers: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class InitFailure:
+    """Why an environment never became ready: the document its runtime posted to
+    ``/runtime/init/error``, else what the platform saw (an exit, a missing ``bootstrap``)."""
+
+    error_type: str
+    reason: str = ""
+    document: bytes | None = None
+
+    def error(self, function_name: str, request_id: str) -> FunctionError:
+        """The error of the invocation that waited for this environment."""
+        if self.document is not None:
+            return _runtime_error(function_name, self.document, self.error_type)
+        message = f"RequestId: {request_id} Error: {self.reason}"
+        body = json.dumps({"errorMessage": message, "errorType": self.error_type}).encode()
+        return FunctionError(function_name, self.error_type, message, payload=body)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """How a finished job is logged."""
+
+    status: str | None = None
+    error_type: str | None = None
+    after: list[str] = field(default_factory=list)
+
+
+class Worker:
+    """One worker process and the Runtime API it is fed through."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        launch: Launch,
+        logs: LogWriter,
+        deadlines: Deadlines,
+        *,
+        on_ready: Callable[[Worker, bool], None],
+        on_job_end: Callable[[Job], None],
+        on_exit: Callable[[Worker, InitFailure | None], None],
+        debugging: bool = False,
+    ) -> None:
+        self.spec = spec
+        self.state = State.INIT
+        self.retired = False
+        self.idle_since = 0.0
+        self.job: Job | None = None
+        self.exited: asyncio.Future[None] | None = None
+        self._launch = launch
+        self._logs = logs
+        self._group = lines.log_group(spec.name)
+        self._deadlines = deadlines
+        self._on_ready = on_ready
+        self._on_job_end = on_job_end
+        self._on_exit = on_exit
+        self._debugging = debugging
+        self._connection: RuntimeApiConnection | None = None
+        self._server: asyncio.Server | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._output = -1
+        self._pidfd = -1
+        self._partial = b""
+        self._spawned = 0.0
+        self._init_ms: float | None = None  # reported by the first REPORT, then None
+        self._init_failure: InitFailure | None = None
+        self._init_timer: Entry | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timeout = spec.timeout
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    # --- life ----------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the Runtime API and start the process. A process that cannot start at all (no
+        ``bootstrap``, not executable) leaves the worker DEAD with its init error kept."""
+        loop = self._loop = asyncio.get_running_loop()
+        self.exited = loop.create_future()
+        try:
+            self._server = await loop.create_server(
+                lambda: RuntimeApiConnection(self), "127.0.0.1", 0
+            )
+        except OSError as exc:
+            self._cannot_start(exc)
+            return
+        port = self._server.sockets[0].getsockname()[1]
+        environ = self._launch.environ(
+            f"127.0.0.1:{port}", log_stream_name(datetime.now(UTC).date())
+        )
+        self._spawned = time.monotonic()
+        read_end, write_end = os.pipe()
+        try:
+            self._process = subprocess.Popen(  # noqa: ASYNC220 - a vfork, no waiting
+                self._launch.command(),
+                cwd=self._launch.cwd,
+                env=environ,
+                stdin=subprocess.DEVNULL,
+                stdout=write_end,
+                stderr=write_end,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            os.close(read_end)
+            self._cannot_start(exc)
+            return
+        finally:
+            os.close(write_end)
+        self._output = read_end
+        os.set_blocking(read_end, False)
+        loop.add_reader(read_end, self._read_output)
+        self._watch_exit(loop)
+        if not self._debugging:
+            self._init_timer = self._deadlines.call_at(
+                loop.time() + INIT_TIMEOUT, Worker._init_timed_out, self
+            )
+
+    def kill(self) -> None:
+        """End the process now (a timeout, a reload, the pool closing); its exit does the rest."""
+        process = self._process
+        if process is not None and process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+
+    def _cannot_start(self, exc: OSError) -> None:
+        if exc.filename is None:  # no bootstrap to be found: the message says where it looked
+            message = str(exc)
+        else:
+            message = f"fork/exec {exc.filename}: {(exc.strerror or str(exc)).lower()}"
+        kind = "Runtime.InvalidEntrypoint"
+        self._init_failure = InitFailure(kind, message)
+        self._write(f"{kind}: {message}")
+        self._finish_exit(None)
+
+    def _watch_exit(self, loop: asyncio.AbstractEventLoop) -> None:
+        assert self._process is not None
+        try:
+            self._pidfd = os.pidfd_open(self._process.pid)
+        except (AttributeError, OSError):  # not Linux 5.3+: a thread waits instead
+            thread = threading.Thread(
+                target=_wait_then_call,
+                args=(self._process, loop, self._process_exited),
+                name=f"propylon-{self.spec.name}-wait",
+                daemon=True,
+            )
+            thread.start()
+            return
+        loop.add_reader(self._pidfd, self._process_exited)
+
+    def _process_exited(self) -> None:
+        assert self._process is not None
+        assert self._loop is not None
+        if self._process.poll() is None:  # woken without an exit (the thread path is exact)
+            return
+        if self._pidfd >= 0:
+            self._loop.remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = -1
+        self._read_output()
+        if self._partial:
+            self._write(self._partial.decode("utf-8", "replace"))
+            self._partial = b""
+        self._loop.remove_reader(self._output)
+        os.close(self._output)
+        self._finish_exit(self._process.returncode)
+
+    def _finish_exit(self, returncode: int | None) -> None:
+        previous, self.state = self.state, State.DEAD
+        if self._init_timer is not None:
+            self._deadlines.cancel(self._init_timer)
+            self._init_timer = None
+        job, self.job = self.job, None
+        if previous is State.BUSY and job is not None:
+            reason = _exit_reason(returncode)
+            kind = "Runtime.ExitError"
+            message = f"RequestId: {job.request_id} Error: {reason}"
+            self._end(job, Outcome("error", kind, [message, kind]))
+            _fail(job, FunctionError(self.spec.name, kind, message))
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        failure = None
+        if previous is State.INIT:
+            failure = self._init_failure or InitFailure(
+                "Runtime.ExitError", _exit_reason(returncode)
+            )
+        if self.exited is not None and not self.exited.done():
+            self.exited.set_result(None)
+        self._on_exit(self, failure)
+
+    def _init_timed_out(self) -> None:
+        self._init_timer = None
+        if self.state is State.INIT:
+            self._init_failure = InitFailure(
+                "Sandbox.Timedout", f"Task timed out after {INIT_TIMEOUT:.2f} seconds"
+            )
+            self._write(
+                f"INIT_REPORT Init Duration: {INIT_TIMEOUT * 1000:.2f} ms\tPhase: init\t"
+                "Status: timeout"
+            )
+            self.kill()
+
+    # --- jobs ----------------------------------------------------------------------------------
+
+    def run(self, job: Job) -> None:
+        """Hand ``job`` to the runtime, whose ``next`` is held (the worker is IDLE)."""
+        connection = self._connection
+        assert connection is not None
+        assert self._loop is not None
+        self._connection = None
+        self.state = State.BUSY
+        self.job = job
+        job.started = time.monotonic()
+        timeout = self._timeout
+        deadline_ms = int((time.time() + timeout) * 1000)
+        self._logs.write(self._group, lines.start_line(job.request_id))
+        connection.send_event(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b"Lambda-Runtime-Aws-Request-Id: %s\r\nLambda-Runtime-Deadline-Ms: %d\r\n"
+            b"Lambda-Runtime-Invoked-Function-Arn: %s\r\nLambda-Runtime-Trace-Id: %s\r\n%s"
+            % (
+                job.request_id.encode(),
+                deadline_ms,
+                job.invoked_arn.encode(),
+                _trace_id(),
+                job.extra_headers,
+            ),
+            job.payload,
+        )
+        if not self._debugging:
+            job.timer = self._deadlines.call_at(
+                self._loop.time() + timeout, _job_timed_out, (self, job)
+            )
+
+    def timed_out(self, job: Job) -> None:
+        """The function's timeout passed with ``job`` running: fail it, end the process."""
+        if self.job is not job or self.state is not State.BUSY:
+            return
+        job.timer = None
+        self.job = None
+        self.state = State.DEAD
+        timed_out = lines.timeout_line(datetime.now(UTC), job.request_id, self._timeout)
+        self._end(job, Outcome("timeout", None, [timed_out]))
+        _fail(job, FunctionTimeout(self.spec.name, self._timeout, job.request_id))
+        self.kill()
+
+    def _end(self, job: Job, outcome: Outcome | None = None) -> None:
+        """Log the end of ``job``: the output so far, END, REPORT and what follows them."""
+        if job.timer is not None:
+            self._deadlines.cancel(job.timer)
+            job.timer = None
+        duration = (time.monotonic() - job.started) * 1000
+        self._read_output()
+        init_ms, self._init_ms = self._init_ms, None
+        pid = self.pid or 0
+        memory = self.spec.memory
+        status = outcome.status if outcome else None
+        error_type = outcome.error_type if outcome else None
+        self._logs.write(self._group, lines.end_line(job.request_id))
+        self._logs.write(
+            self._group,
+            partial(_report, job.request_id, duration, memory, pid, init_ms, status, error_type),
+        )
+        for line in outcome.after if outcome else ():
+            self._write(line)
+        self._on_job_end(job)
+
+    # --- the Runtime API (called by RuntimeApiConnection) --------------------------------------
+
+    def next_invocation(self, connection: RuntimeApiConnection) -> None:
+        state = self.state
+        if state is State.DONE or state is State.INIT:
+            if state is State.INIT:
+                self._init_ms = (time.monotonic() - self._spawned) * 1000
+                if self._init_timer is not None:
+                    self._deadlines.cancel(self._init_timer)
+                    self._init_timer = None
+            self.state = State.IDLE
+            self._connection = connection
+            connection.hold()
+            self._on_ready(self, state is State.INIT)
+            return
+        connection.reply(403, _invalid_transition(state, "next"))
+
+    def invocation_response(
+        self, connection: RuntimeApiConnection, request_id: str, body: bytes
+    ) -> None:
+        job = self._current(connection, request_id)
+        if job is None:
+            return
+        connection.reply(202, ACCEPTED)
+        self.state = State.DONE
+        self.job = None
+        self._end(job)
+        if not job.future.done():
+            job.future.set_result(body)
+
+    def invocation_error(
+        self, connection: RuntimeApiConnection, request_id: str, body: bytes, error_type: str
+    ) -> None:
+        job = self._current(connection, request_id)
+        if job is None:
+            return
+        connection.reply(202, ACCEPTED)
+        self.state = State.DONE
+        self.job = None
+        error = _runtime_error(self.spec.name, body, error_type)
+        self._end(job, Outcome("error", error.error_type))
+        if not job.future.done():
+            job.future.set_exception(error)
+
+    def response_too_large(self, connection: RuntimeApiConnection, request_id: str) -> None:
+        job = self._current(connection, request_id)
+        if job is None:
+            return
+        connection.reply(413, TOO_LARGE)
+        self.state = State.DONE
+        self.job = None
+        kind = "Function.ResponseSizeTooLarge"
+        message = (
+            f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE} bytes)."
+        )
+        self._end(job, Outcome("error", kind))
+        if not job.future.done():
+            job.future.set_exception(FunctionError(self.spec.name, kind, message))
+
+    def init_error(self, connection: RuntimeApiConnection, body: bytes, error_type: str) -> None:
+        if self.state is not State.INIT or self._init_failure is not None:
+            connection.reply(403, _invalid_transition(self.state, "init error"))
+            return
+        kind = error_type or "Runtime.Unknown"
+        document = body or error_body(kind, "init failed")
+        self._init_failure = InitFailure(kind, document=document)
+        connection.reply(202, ACCEPTED)
+        elapsed = (time.monotonic() - self._spawned) * 1000
+        self._write(
+            f"INIT_REPORT Init Duration: {elapsed:.2f} ms\tPhase: init\tStatus: error\t"
+            f"Error Type: {kind}"
+        )
+
+    def _current(self, connection: RuntimeApiConnection, request_id: str) -> Job | None:
+        """The job a response or error is for; None (and the runtime answered) if none is."""
+        job = self.job
+        if self.state is not State.BUSY or job is None:
+            if request_id and self.state is State.DONE:
+                connection.reply(400, INVALID_REQUEST_ID)
+            else:
+                connection.reply(403, _invalid_transition(self.state, "response"))
+            return None
+        if request_id != job.request_id:
+            connection.reply(400, INVALID_REQUEST_ID)
+            return None
+        return job
+
+    # --- output --------------------------------------------------------------------------------
+
+    def _read_output(self) -> None:
+        """Read what the process wrote, as far as there is something, and log whole lines."""
+        while self._output >= 0:
+            try:
+                data = os.read(self._output, _READ_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            if not data:
+                return
+            *whole, self._partial = (self._partial + data).split(b"\n")
+            for line in whole:
+                self._write(line.decode("utf-8", "replace").removesuffix("\r"))
+            if len(data) < _READ_SIZE:
+                return
+
+    def _write(self, line: str) -> None:
+        self._logs.write(self._group, line)
+
+
+def _report(
+    request_id: str,
+    duration: float,
+    memory: int,
+    pid: int,
+    init_ms: float | None,
+    status: str | None,
+    error_type: str | None,
+) -> str:
+    """The REPORT line, made on the log writer's thread (it reads the process's peak memory)."""
+    used = min(memory, lines.peak_memory_mb(pid)) if pid else 0
+    return lines.report_line(request_id, duration, memory, used, init_ms, status, error_type)
+
+
+def _job_timed_out(pair: tuple[Worker, Job]) -> None:
+    pair[0].timed_out(pair[1])
+
+
+def _fail(job: Job, error: InvocationError) -> None:
+    if not job.future.done():
+        job.future.set_exception(error)
+
+
+def _runtime_error(name: str, body: bytes, error_type: str) -> FunctionError:
+    """The error a runtime posted: its document's type and message, the document kept whole."""
+    document: Any = None
+    with contextlib.suppress(ValueError):
+        document = json.loads(body)
+    if isinstance(document, dict):
+        kind = str(document.get("errorType") or error_type or "Unhandled")
+        message = str(document.get("errorMessage", ""))
+    else:
+        kind, message = error_type or "Unhandled", body.decode("utf-8", "replace")
+    return FunctionError(name, kind, message, payload=body)
+
+
+def _invalid_transition(state: State, call: str) -> bytes:
+    return error_body(
+        "InvalidStateTransition",
+        f"State transition from {state.value} to {call} failed for runtime. "
+        "Error: the call is not allowed in this state",
+    )
+
+
+_SIGNALS = {
+    signal.SIGKILL: "killed",
+    signal.SIGTERM: "terminated",
+    signal.SIGSEGV: "segmentation fault",
+    signal.SIGABRT: "aborted",
+    signal.SIGINT: "interrupt",
+    signal.SIGHUP: "hangup",
+    signal.SIGBUS: "bus error",
+    signal.SIGFPE: "floating point exception",
+}
+
+
+def _exit_reason(returncode: int | None) -> str:
+    """Lambda's words for how a runtime ended (Go's ``ProcessState`` strings)."""
+    if returncode is None:
+        return "Runtime exited without providing a reason"
+    if returncode == 0:
+        return "Runtime exited without providing a reason"
+    if returncode > 0:
+        return f"Runtime exited with error: exit status {returncode}"
+    number = -returncode
+    try:
+        name = _SIGNALS.get(signal.Signals(number), f"signal {number}")
+    except ValueError:
+        name = f"signal {number}"
+    return f"Runtime exited with error: signal: {name}"
+
+
+def _trace_id() -> bytes:
+    """An X-Ray trace header, ``Root=1-{8 hex time}-{24 hex};Parent={16 hex};Sampled=0``."""
+    token = secrets.token_hex(20)
+    return b"Root=1-%08x-%s;Parent=%s;Sampled=0" % (
+        int(time.time()),
+        token[:24].encode(),
+        token[24:].encode(),
+    )
+
+
+def _wait_then_call(
+    process: subprocess.Popen[bytes], loop: asyncio.AbstractEventLoop, callback: Callable[[], None]
+) -> None:
+    process.wait()
+    with contextlib.suppress(RuntimeError):  # the loop has closed
+        loop.call_soon_threadsafe(callback)

@@ -1,0 +1,188 @@
+"""The Runtime API as runtimes we did not write see it: custom runtimes' ``bootstrap`` files.
+
+A ``bootstrap`` here is a bash script speaking HTTP through ``/dev/tcp`` (what a user of
+``provided.al2023`` may well write), or a Python script that probes the API's answers to calls
+made in the wrong order.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from propylon.functions.errors import FunctionError
+from propylon.functions.spec import FunctionSpec
+from tests.unit.functions.workerpool import Harness, run_pool, write
+
+BASH_BOOTSTRAP = r"""
+#!/bin/bash
+set -euo pipefail
+exec 3<>"/dev/tcp/${AWS_LAMBDA_RUNTIME_API%:*}/${AWS_LAMBDA_RUNTIME_API#*:}"
+
+request() {  # METHOD PATH BODY
+    printf '%s %s HTTP/1.1\r\nHost: runtime\r\nContent-Length: %d\r\n\r\n%s' \
+        "$1" "/2018-06-01/runtime/$2" "${#3}" "$3" >&3
+}
+
+read_response() {
+    local line length=0
+    IFS= read -r line <&3
+    REQUEST_ID=""
+    while IFS= read -r line <&3; do
+        line=${line%$'\r'}
+        [ -z "$line" ] && break
+        case "${line,,}" in
+            content-length:*) length=${line#*: } ;;
+            lambda-runtime-aws-request-id:*) REQUEST_ID=${line#*: } ;;
+        esac
+    done
+    BODY=""
+    if [ "$length" -gt 0 ]; then IFS= read -r -N "$length" BODY <&3; fi
+}
+
+echo "init in $(pwd) for $_HANDLER"
+while true; do
+    request GET invocation/next ""
+    read_response
+    echo "handling $REQUEST_ID"
+    request POST "invocation/$REQUEST_ID/response" "{\"echo\":$BODY,\"handler\":\"$_HANDLER\"}"
+    read_response
+done
+"""
+
+PROBE_BOOTSTRAP = f"""
+#!{sys.executable}
+import http.client, json, os
+
+api = http.client.HTTPConnection(os.environ["AWS_LAMBDA_RUNTIME_API"])
+
+def call(method, path, body=None, headers=None):
+    api.request(method, "/2018-06-01/runtime/" + path, body=body, headers=headers or {{}})
+    answer = api.getresponse()
+    return answer.status, answer.read().decode(), dict(answer.getheaders())
+
+while True:
+    status, event, headers = call("GET", "invocation/next")
+    request_id = headers["Lambda-Runtime-Aws-Request-Id"]
+    seen = {{
+        "next": status,
+        "deadline": headers["Lambda-Runtime-Deadline-Ms"],
+        "arn": headers["Lambda-Runtime-Invoked-Function-Arn"],
+        "twice": call("GET", "invocation/next")[:2],
+        "wrong_id": call("POST", "invocation/not-the-one/response", b"1")[:2],
+        "init_error_late": call("POST", "init/error", b"{{}}")[:2],
+        "unknown": call("GET", "nothing")[0],
+    }}
+    if json.loads(event).get("fail"):
+        seen["error"] = call(
+            "POST", "invocation/" + request_id + "/error", event.encode(),
+            {{"Lambda-Runtime-Function-Error-Type": "Custom.Failure"}},
+        )[:2]
+        continue
+    seen["response"] = call("POST", "invocation/" + request_id + "/response", json.dumps(seen))[:2]
+    seen["again"] = call("POST", "invocation/" + request_id + "/response", b"2")[:2]
+"""
+
+
+def provided(
+    tmp_path: Path, bootstrap: str | None, mode: int = 0o755, **fields: Any
+) -> FunctionSpec:
+    code = tmp_path / "code"
+    code.mkdir(exist_ok=True)
+    if bootstrap is not None:
+        write(code, "bootstrap", bootstrap, mode)
+    return FunctionSpec("fn", "my.handler", code=code, runtime="provided.al2023", **fields)
+
+
+def test_a_bash_bootstrap_serves_invocations(tmp_path: Path) -> None:
+    spec = provided(tmp_path, BASH_BOOTSTRAP)
+
+    async def scenario(harness: Harness) -> tuple[list[Any], str]:
+        results = [await harness.pool.invoke({"n": n}, f"id-{n}") for n in range(2)]
+        return results, harness.log()
+
+    results, log = run_pool(tmp_path, spec, scenario)
+    assert results == [{"echo": {"n": n}, "handler": "my.handler"} for n in range(2)]
+    assert f"init in {(tmp_path / 'code').resolve()} for my.handler\n" in log
+    assert "START RequestId: id-0 Version: $LATEST\nhandling id-0\nEND RequestId: id-0\n" in log
+
+
+def test_a_bootstrap_in_a_layer_serves_when_the_code_has_none(tmp_path: Path) -> None:
+    layer = tmp_path / "layer"
+    write(layer, "bootstrap", BASH_BOOTSTRAP, 0o755)
+    spec = provided(tmp_path, None, layers=(layer,))
+
+    async def scenario(harness: Harness) -> Any:
+        return await harness.pool.invoke({"n": 1}, "id-1")
+
+    assert run_pool(tmp_path, spec, scenario) == {"echo": {"n": 1}, "handler": "my.handler"}
+
+
+def test_no_bootstrap_is_an_invalid_entrypoint(tmp_path: Path) -> None:
+    spec = provided(tmp_path, None)
+
+    async def scenario(harness: Harness) -> FunctionError:
+        with pytest.raises(FunctionError) as caught:
+            await harness.pool.invoke({}, "id-1")
+        return caught.value
+
+    error = run_pool(tmp_path, spec, scenario)
+    assert error.error_type == "Runtime.InvalidEntrypoint"
+    code = (tmp_path / "code").resolve()
+    assert error.error_message == (
+        f"RequestId: id-1 Error: Couldn't find valid bootstrap(s): [{code}/bootstrap]"
+    )
+
+
+def test_a_bootstrap_that_is_not_executable_is_refused_as_lambda_refuses_it(
+    tmp_path: Path,
+) -> None:
+    spec = provided(tmp_path, BASH_BOOTSTRAP, mode=0o644)
+
+    async def scenario(harness: Harness) -> FunctionError:
+        with pytest.raises(FunctionError) as caught:
+            await harness.pool.invoke({}, "id-1")
+        return caught.value
+
+    error = run_pool(tmp_path, spec, scenario)
+    assert error.error_type == "Runtime.InvalidEntrypoint"
+    bootstrap = (tmp_path / "code" / "bootstrap").resolve()
+    assert error.error_message == f"RequestId: id-1 Error: fork/exec {bootstrap}: permission denied"
+
+
+def test_calls_out_of_turn_get_the_runtime_apis_errors(tmp_path: Path) -> None:
+    spec = provided(tmp_path, PROBE_BOOTSTRAP, timeout=5)
+
+    async def scenario(harness: Harness) -> Any:
+        return await harness.pool.invoke({"n": 1}, "id-1")
+
+    seen = run_pool(tmp_path, spec, scenario)
+    assert seen["next"] == 200
+    assert seen["arn"] == "arn:aws:lambda:us-east-1:000000000000:function:fn"
+    assert int(seen["deadline"]) > 1_700_000_000_000  # epoch milliseconds
+    status, body = seen["twice"]
+    assert status == 403
+    assert json.loads(body)["errorType"] == "InvalidStateTransition"
+    assert seen["wrong_id"] == [
+        400,
+        '{"errorMessage": "Invalid request ID", "errorType": "InvalidRequestID"}',
+    ]
+    assert seen["init_error_late"][0] == 403
+    assert seen["unknown"] == 404
+
+
+def test_an_error_a_runtime_posts_reaches_the_invoker_whole(tmp_path: Path) -> None:
+    spec = provided(tmp_path, PROBE_BOOTSTRAP, timeout=5)
+
+    async def scenario(harness: Harness) -> FunctionError:
+        with pytest.raises(FunctionError) as caught:
+            await harness.pool.invoke({"fail": 1, "errorType": "Oops", "errorMessage": "m"}, "i")
+        return caught.value
+
+    error = run_pool(tmp_path, spec, scenario)
+    assert (error.error_type, error.error_message) == ("Oops", "m")
+    assert error.document == b'{"fail":1,"errorType":"Oops","errorMessage":"m"}'

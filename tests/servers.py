@@ -57,6 +57,8 @@ class Served:
     port: int
     process: subprocess.Popen[str]
     startup_seconds: float
+    startup_log: str = ""
+    """What the process wrote to stderr up to its ready line."""
 
 
 def clean_environment(**extra: str) -> dict[str, str]:
@@ -65,7 +67,7 @@ def clean_environment(**extra: str) -> dict[str, str]:
     return env | extra
 
 
-def _await_ready(process: subprocess.Popen[str]) -> re.Match[str]:
+def _await_ready(process: subprocess.Popen[str]) -> tuple[re.Match[str], str]:
     """Read the process's log until its ready line; fail after START_TIMEOUT or on exit."""
     assert process.stderr is not None
     stream = process.stderr
@@ -87,7 +89,7 @@ def _await_ready(process: subprocess.Popen[str]) -> re.Match[str]:
         process.kill()
         reader.join(5)
         raise RuntimeError("propylon did not start:\n" + "".join(seen))
-    return found[0]
+    return found[0], "".join(seen)
 
 
 @contextmanager
@@ -114,11 +116,11 @@ def process_server(
     assert process.stderr is not None
     drain: threading.Thread | None = None
     try:
-        match = _await_ready(process)
+        match, startup_log = _await_ready(process)
         drain = threading.Thread(target=process.stderr.read, daemon=True)
         drain.start()
         url = f"http://{match[1]}:{match[2]}"
-        yield Served(url, int(match[2]), process, time.monotonic() - started)
+        yield Served(url, int(match[2]), process, time.monotonic() - started, startup_log)
     finally:
         if process.poll() is None:
             process.terminate()

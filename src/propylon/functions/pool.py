@@ -177,7 +177,7 @@ class WorkerPool:
                 return
         worker.idle_since = self._deadlines.loop().time()
         self._idle.append(worker)
-        if self._reaper is None:
+        if self._reaper is None and not self._debugging:  # a debugger stays attached
             self._reaper = self._deadlines.loop().call_later(self._idle_lifetime, self._reap)
 
     def _job_ended(self, job: Job) -> None:

@@ -21,6 +21,7 @@ from propylon.functions.errors import (
     FunctionThrottled,
     FunctionTimeout,
 )
+from propylon.functions.runtimes import find_interpreter
 from propylon.functions.spec import FunctionSpec
 from tests.unit.functions.workerpool import ARN, Harness, eventually, run_pool, write
 
@@ -480,3 +481,27 @@ def test_layers_are_on_the_import_path_after_the_code(tmp_path: Path) -> None:
         return await harness.pool.invoke({}, "r1")
 
     assert run_pool(tmp_path, spec, scenario) == ["layer", "code"]
+
+
+@pytest.mark.parametrize("minor", range(8, 15))
+def test_each_python_runtime_runs_on_its_own_version_or_the_nearest(
+    tmp_path: Path, minor: int
+) -> None:
+    """The runtime client is standard library only and Python 3.8 syntax: it runs on every
+    version a ``python3.X`` runtime may pick (the machine's own, pyenv's, the running one)."""
+    source = """
+    import sys
+
+    def handler(event, context):
+        return list(sys.version_info[:2])
+    """
+    runtime = f"python3.{minor}"
+    interpreter = find_interpreter(runtime, "python")
+    assert interpreter is not None
+    expected = list(interpreter.version[:2])
+    assert (interpreter.warning is None) == (expected == [3, minor])
+
+    async def scenario(harness: Harness) -> Any:
+        return await harness.pool.invoke({}, "r1")
+
+    assert run_pool(tmp_path, spec_for(tmp_path, source, runtime=runtime), scenario) == expected

@@ -7,10 +7,10 @@ brings. Our own runtime clients live beside this module: ``python/bootstrap.py``
 library only, Python 3.8 and later) and ``node/bootstrap.mjs`` (no npm dependencies).
 
 ``find_interpreter`` picks the program for a runtime: the running Python for its own version,
-else ``python3.X`` from the PATH when it answers as that version; for Node.js the ``node`` on
-the PATH. When the version differs from the runtime's, the nearest one serves and the
-:class:`Interpreter` carries a warning naming both, for start-up to print once (as
-serverless-offline does). No Node.js at all for a ``nodejs*`` function is an
+else ``python3.X`` from the PATH when it answers as that version, else one installed by pyenv;
+for Node.js the ``node`` on the PATH. When the version differs from the runtime's, the nearest
+one serves and the :class:`Interpreter` carries a warning naming both, for start-up to print
+once (as serverless-offline does). No Node.js at all for a ``nodejs*`` function is an
 :class:`InterpreterMissing` error. Each program is asked its version once per process.
 """
 
@@ -115,10 +115,13 @@ def _python(wanted: tuple[int, ...]) -> tuple[str, tuple[int, ...]]:
     running = (sys.version_info[0], sys.version_info[1])
     if not wanted or wanted == running:
         return sys.executable, running
-    candidate = shutil.which(f"python{wanted[0]}.{wanted[1]}")
-    version = _version(candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])")
-    if candidate is not None and version == wanted:
-        return candidate, version
+    name = f"python{wanted[0]}.{wanted[1]}"
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    installed = sorted(pyenv.glob(f"{wanted[0]}.{wanted[1]}.*/bin/{name}"), reverse=True)
+    for candidate in [shutil.which(name), *map(str, installed)]:
+        version = _version(candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])")
+        if candidate is not None and version == wanted:
+            return candidate, version
     return sys.executable, running
 
 

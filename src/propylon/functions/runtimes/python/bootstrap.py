@@ -4,7 +4,8 @@ Run as ``python -u bootstrap.py [--path DIR ...]`` in the function's code direct
 environment of a Lambda execution environment (``_HANDLER``, ``AWS_LAMBDA_RUNTIME_API`` ...);
 ``--path`` adds the layers' directories to the import path after the code directory. It needs
 only the standard library and runs on every Python Lambda has had (3.8 and later), so the
-interpreter that runs it need not have Propylon installed.
+interpreter that runs it need not have Propylon installed. (Annotations only: ``dict[str, str]``
+is not a value before 3.9, and ``from __future__ import annotations`` keeps it from being one.)
 
 What it does, as AWS's own runtime client does (reference 1, 3):
 
@@ -47,8 +48,6 @@ _WARNING = (
     "https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html\r"
 )
 
-Headers = dict[str, str]
-
 
 class FaultException(Exception):
     """A failure Lambda reports with a ``Runtime.*`` type of its own."""
@@ -75,7 +74,7 @@ class RuntimeApi:
     def send(self, data: bytes) -> None:
         self._sock.sendall(data)
 
-    def read(self) -> tuple[int, Headers, bytes]:
+    def read(self) -> tuple[int, dict[str, str], bytes]:
         """The next response: status, headers (lower-case names) and body."""
         buffer = self._buffer
         end = buffer.find(b"\r\n\r\n")
@@ -261,7 +260,7 @@ class LambdaContext:
     log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
     log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
 
-    def __init__(self, headers: Headers) -> None:
+    def __init__(self, headers: dict[str, str]) -> None:
         self.aws_request_id = headers.get("lambda-runtime-aws-request-id", "")
         self.invoked_function_arn = headers.get("lambda-runtime-invoked-function-arn")
         self.tenant_id = headers.get("lambda-runtime-aws-tenant-id")

@@ -36,6 +36,7 @@ from propylon.deadlines import Deadlines
 from propylon.execute.logs import LogWriter
 from propylon.functions.errors import CallerTimeout, FunctionError, FunctionThrottled
 from propylon.functions.launch import Launch
+from propylon.functions.memory import MemoryWatch
 from propylon.functions.spec import FunctionSpec
 from propylon.functions.workers import InitFailure, Job, State, Worker
 
@@ -57,9 +58,11 @@ class WorkerPool:
         logs: LogWriter,
         *,
         idle_lifetime: float = IDLE_LIFETIME,
+        memory: MemoryWatch | None = None,
         debugging: bool = False,
     ) -> None:
         self.spec = spec
+        self._memory = memory
         self.invoked_function_arn = invoked_function_arn
         self._launch = launch
         self._logs = logs
@@ -155,6 +158,7 @@ class WorkerPool:
                 on_ready=self._ready,
                 on_job_end=self._job_ended,
                 on_exit=self._exited,
+                memory=self._memory,
                 debugging=self._debugging,
             )
             self._workers.add(worker)

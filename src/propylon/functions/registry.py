@@ -22,6 +22,7 @@ from propylon.functions.arns import function_arn, parse_function_uri
 from propylon.functions.errors import FunctionConfigError, FunctionNotFound
 from propylon.functions.invokers import InProcessInvoker, Invoker, InvokerFactory
 from propylon.functions.launch import Launch, plan_launch
+from propylon.functions.memory import MemoryWatch
 from propylon.functions.pool import IDLE_LIFETIME, WorkerPool
 from propylon.functions.runtimes import InterpreterMissing, find_interpreter
 from propylon.functions.spec import FunctionSpec
@@ -54,6 +55,7 @@ class WorkerKind:
         self._debug_function = debug_function
         self._debug_port = debug_port
         self._launches: dict[str, Launch] = {}
+        self._memory = MemoryWatch()
 
     def check_specs(self, specs: Sequence[FunctionSpec]) -> None:
         """Find every function's interpreter and plan its launch; FunctionConfigError naming
@@ -87,6 +89,7 @@ class WorkerKind:
             launch,
             self._logs,
             idle_lifetime=self._idle_lifetime,
+            memory=self._memory,
             debugging=spec.name == self._debug_function,
         )
 

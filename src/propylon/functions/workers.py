@@ -45,6 +45,7 @@ from propylon.functions import logs as lines
 from propylon.functions.context import log_stream_name
 from propylon.functions.errors import FunctionError, FunctionTimeout, InvocationError
 from propylon.functions.launch import Launch
+from propylon.functions.memory import MemoryWatch
 from propylon.functions.runtime_api import (
     ACCEPTED,
     INVALID_REQUEST_ID,
@@ -125,6 +126,7 @@ class Worker:
         on_ready: Callable[[Worker, bool], None],
         on_job_end: Callable[[Job], None],
         on_exit: Callable[[Worker, InitFailure | None], None],
+        memory: MemoryWatch | None = None,
         debugging: bool = False,
     ) -> None:
         self.spec = spec
@@ -141,6 +143,7 @@ class Worker:
         self._on_job_end = on_job_end
         self._on_exit = on_exit
         self._debugging = debugging
+        self._memory = None if debugging else memory
         self._connection: RuntimeApiConnection | None = None
         self._server: asyncio.Server | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -195,6 +198,8 @@ class Worker:
         finally:
             os.close(write_end)
         self._output = read_end
+        if self._memory is not None:
+            self._memory.watch(self._process.pid, self.spec.memory)
         os.set_blocking(read_end, False)
         loop.add_reader(read_end, self._read_output)
         self._watch_exit(loop)
@@ -250,17 +255,18 @@ class Worker:
             self._partial = b""
         self._loop.remove_reader(self._output)
         os.close(self._output)
-        self._finish_exit(self._process.returncode)
+        killed = self._memory is not None and self._memory.forget(self._process.pid)
+        self._finish_exit(self._process.returncode, out_of_memory=killed)
 
-    def _finish_exit(self, returncode: int | None) -> None:
+    def _finish_exit(self, returncode: int | None, out_of_memory: bool = False) -> None:
         previous, self.state = self.state, State.DEAD
         if self._init_timer is not None:
             self._deadlines.cancel(self._init_timer)
             self._init_timer = None
         job, self.job = self.job, None
+        kind = "Runtime.OutOfMemory" if out_of_memory else "Runtime.ExitError"
         if previous is State.BUSY and job is not None:
             reason = _exit_reason(returncode)
-            kind = "Runtime.ExitError"
             message = f"RequestId: {job.request_id} Error: {reason}"
             self._end(job, Outcome("error", kind, [message, kind]))
             _fail(job, FunctionError(self.spec.name, kind, message))
@@ -272,9 +278,7 @@ class Worker:
             self._server = None
         failure = None
         if previous is State.INIT:
-            failure = self._init_failure or InitFailure(
-                "Runtime.ExitError", _exit_reason(returncode)
-            )
+            failure = self._init_failure or InitFailure(kind, _exit_reason(returncode))
         if self.exited is not None and not self.exited.done():
             self.exited.set_result(None)
         self._on_exit(self, failure)
@@ -476,7 +480,10 @@ def _report(
     error_type: str | None,
 ) -> str:
     """The REPORT line, made on the log writer's thread (it reads the process's peak memory)."""
-    used = min(memory, lines.peak_memory_mb(pid)) if pid else 0
+    if error_type == "Runtime.OutOfMemory":
+        used = memory
+    else:
+        used = min(memory, lines.peak_memory_mb(pid)) if pid else 0
     return lines.report_line(request_id, duration, memory, used, init_ms, status, error_type)
 
 

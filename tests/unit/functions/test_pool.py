@@ -505,3 +505,35 @@ def test_each_python_runtime_runs_on_its_own_version_or_the_nearest(
         return await harness.pool.invoke({}, "r1")
 
     assert run_pool(tmp_path, spec_for(tmp_path, source, runtime=runtime), scenario) == expected
+
+
+def test_a_worker_over_its_memory_is_killed_as_out_of_memory(tmp_path: Path) -> None:
+    source = """
+    import time
+
+    def handler(event, context):
+        hoard = bytearray(event["mb"] * 1024 * 1024)
+        hoard[::4096] = b"x" * len(hoard[::4096])  # touched: resident, not just reserved
+        time.sleep(event["hold"])
+        return len(hoard) // (1024 * 1024)
+    """
+
+    async def scenario(harness: Harness) -> tuple[FunctionError, int, str]:
+        with pytest.raises(FunctionError) as caught:
+            await harness.pool.invoke({"mb": 300, "hold": 5}, "oom-1")
+        fits = await harness.pool.invoke({"mb": 20, "hold": 0}, "r2")
+        return caught.value, fits, harness.log()
+
+    error, fits, log = run_pool(
+        tmp_path, spec_for(tmp_path, source, memory=128, timeout=10), scenario
+    )
+    assert error.error_type == "Runtime.OutOfMemory"
+    assert (
+        error.error_message == "RequestId: oom-1 Error: Runtime exited with error: signal: killed"
+    )
+    assert fits == 20
+    assert re.search(
+        r"REPORT RequestId: oom-1\t.*\tMax Memory Used: 128 MB\t.*Status: error\t"
+        r"Error Type: Runtime.OutOfMemory\t",
+        log,
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,3 +28,13 @@ def error(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
         response["Error"]["Message"],
         response["ResponseMetadata"]["HTTPStatusCode"],
     )
+
+
+def write_file(directory: Path, name: str, source: str, mode: int | None = None) -> Path:
+    """Write ``source`` (dedented) to ``directory/name``, making directories; chmod ``mode``."""
+    path = directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(source).lstrip(), encoding="utf-8")
+    if mode is not None:
+        path.chmod(mode)
+    return path

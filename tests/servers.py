@@ -128,3 +128,18 @@ def process_server(
         if drain is not None:
             drain.join(timeout=10)
         process.stderr.close()
+
+
+def run_propylon(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m propylon ARGS`` to completion (within START_TIMEOUT)."""
+    return subprocess.run(
+        [sys.executable, "-m", "propylon", *args],
+        cwd=cwd,
+        env=env or clean_environment(),
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT,
+        check=False,
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,24 +14,10 @@ import pytest
 
 from propylon import __version__
 from tests.conftest import make_client
-from tests.servers import START_TIMEOUT, Served, clean_environment, process_server
+from tests.servers import Served, clean_environment, process_server
+from tests.servers import run_propylon as propylon
 
 STARTUP_BOUND = 5.0  # seconds from spawn to a healthy answer: a loose sanity bound, not a benchmark
-
-
-def propylon(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m propylon ARGS`` to completion."""
-    return subprocess.run(
-        [sys.executable, "-m", "propylon", *args],
-        cwd=cwd,
-        env=env or clean_environment(),
-        capture_output=True,
-        text=True,
-        timeout=START_TIMEOUT,
-        check=False,
-    )
 
 
 @contextmanager

@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import re
-import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from websockets.asyncio.client import connect
 from propylon.functions import FunctionSpec
 from propylon.settings import Settings
 from tests.conftest import make_client
+from tests.helpers import write_file as write
 from tests.servers import threaded_server
 
 ACCOUNT = "000000000000"
@@ -90,39 +90,7 @@ exports.handler = async (event) => {
 };
 """
 
-BASH_BOOTSTRAP = r"""
-#!/bin/bash
-set -euo pipefail
-exec 3<>"/dev/tcp/${AWS_LAMBDA_RUNTIME_API%:*}/${AWS_LAMBDA_RUNTIME_API#*:}"
-while true; do
-    printf 'GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: r\r\n\r\n' >&3
-    length=0
-    IFS= read -r line <&3
-    while IFS= read -r line <&3; do
-        line=${line%$'\r'}
-        [ -z "$line" ] && break
-        case "${line,,}" in
-            content-length:*) length=${line#*: } ;;
-            lambda-runtime-aws-request-id:*) id=${line#*: } ;;
-        esac
-    done
-    IFS= read -r -N "$length" event <&3
-    body="{\"statusCode\":201,\"body\":\"bash ran $_HANDLER\"}"
-    printf 'POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\n' "$id" >&3
-    printf 'Host: r\r\nContent-Length: %d\r\n\r\n%s' "${#body}" "$body" >&3
-    IFS= read -r line <&3
-    while IFS= read -r line <&3; do line=${line%$'\r'}; [ -z "$line" ] && break; done
-    IFS= read -r -N 15 accepted <&3
-done
-"""
-
-
-def write(directory: Path, name: str, source: str, mode: int | None = None) -> None:
-    path = directory / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(source).lstrip(), encoding="utf-8")
-    if mode is not None:
-        path.chmod(mode)
+BASH_BOOTSTRAP = (Path(__file__).parents[1] / "data" / "functions" / "bootstrap.sh").read_text()
 
 
 def functions(root: Path) -> tuple[FunctionSpec, ...]:

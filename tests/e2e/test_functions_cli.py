@@ -10,12 +10,10 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
-import textwrap
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +22,14 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests.conftest import make_client
-from tests.servers import START_TIMEOUT, clean_environment, process_server
+from tests.helpers import write_file
+from tests.servers import clean_environment, process_server, run_propylon
 
 ACCOUNT = "000000000000"
 
 
 def write(path: Path, source: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(source).lstrip(), encoding="utf-8")
+    write_file(path.parent, path.name, source)
 
 
 def quick_api(url: str, function: str) -> str:
@@ -43,15 +41,7 @@ def serve_once(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run ``propylon serve ARGS`` expecting it to refuse to start."""
-    return subprocess.run(
-        [sys.executable, "-m", "propylon", "serve", "--in-memory", "--port", "0", *args],
-        cwd=cwd,
-        env=env or clean_environment(),
-        capture_output=True,
-        text=True,
-        timeout=START_TIMEOUT,
-        check=False,
-    )
+    return run_propylon("serve", "--in-memory", "--port", "0", *args, cwd=cwd, env=env)
 
 
 def answers_until(url: str, wanted: str, within: float = 20.0) -> httpx.Response:
@@ -197,46 +187,61 @@ def debug_port() -> int:
     return port
 
 
+def call_while_debugging(
+    tmp_path: Path,
+    handler_file: str,
+    source: str,
+    attach: Callable[[int], AbstractContextManager[None]],
+) -> httpx.Response:
+    """Serve ``source`` as function ``dbg`` (timeout 1 s) under ``--debug-function``, call it,
+    and ``attach(port)`` a debugger while the call waits; the call's answer."""
+    write(tmp_path / handler_file, source)
+    table = f'[functions.dbg]\nhandler = "{handler_file}:handler"\ntimeout = 1\n'
+    write(tmp_path / "propylon.toml", table)
+    port = debug_port()
+    args = ("--in-memory", "--no-reload", "--debug-function", "dbg", "--debug-port", str(port))
+    with process_server(*args, cwd=tmp_path) as served:
+        url = f"{served.url}/_aws/execute-api/{quick_api(served.url, 'dbg')}/"
+        answers: list[httpx.Response] = []
+        call = threading.Thread(target=lambda: answers.append(httpx.get(url, timeout=30)))
+        call.start()
+        with attach(port):
+            call.join(30)
+        assert not call.is_alive()
+    return answers[0]
+
+
 def test_a_nodejs_function_debugged_waits_for_the_inspector_and_its_timeout_is_lifted(
     tmp_path: Path,
 ) -> None:
-    write(
-        tmp_path / "app.mjs",
-        "export const handler = async () => {\n"
-        "  await new Promise((done) => setTimeout(done, 1500));\n"
-        "  return 'debugged';\n};\n",
-    )
-    write(tmp_path / "propylon.toml", '[functions.dbg]\nhandler = "app.mjs:handler"\ntimeout = 1\n')
-    port = debug_port()
-    args = ("--in-memory", "--no-reload", "--debug-function", "dbg", "--debug-port", str(port))
-    with process_server(*args, cwd=tmp_path) as served:
-        url = f"{served.url}/_aws/execute-api/{quick_api(served.url, 'dbg')}/"
-        answers: list[httpx.Response] = []
-        call = threading.Thread(target=lambda: answers.append(httpx.get(url, timeout=30)))
-        call.start()
+    source = """
+    export const handler = async () => {
+      await new Promise((done) => setTimeout(done, 1500));
+      return 'debugged';
+    };
+    """
+
+    @contextmanager
+    def attach(port: int) -> Iterator[None]:
         targets = poll_json(f"http://127.0.0.1:{port}/json/list")
-        assert not answers  # held until a debugger lets the worker run
         asyncio.run(release_inspector(targets[0]["webSocketDebuggerUrl"]))
-        call.join(30)
-    assert (answers[0].status_code, answers[0].text) == (200, "debugged")
+        yield
+
+    answer = call_while_debugging(tmp_path, "app.mjs", source, attach)
+    assert (answer.status_code, answer.text) == (200, "debugged")
 
 
 def test_a_python_function_debugged_waits_for_a_debug_adapter_client(tmp_path: Path) -> None:
-    write(
-        tmp_path / "app.py",
-        "import time\n\ndef handler(event, context):\n    time.sleep(1.5)\n    return 'debugged'\n",
-    )
-    write(tmp_path / "propylon.toml", '[functions.dbg]\nhandler = "app.py:handler"\ntimeout = 1\n')
-    port = debug_port()
-    args = ("--in-memory", "--no-reload", "--debug-function", "dbg", "--debug-port", str(port))
-    with process_server(*args, cwd=tmp_path) as served:
-        url = f"{served.url}/_aws/execute-api/{quick_api(served.url, 'dbg')}/"
-        answers: list[httpx.Response] = []
-        call = threading.Thread(target=lambda: answers.append(httpx.get(url, timeout=30)))
-        call.start()
-        with attach_debug_adapter(port):
-            call.join(30)
-    assert (answers[0].status_code, answers[0].text) == (200, "debugged")
+    source = """
+    import time
+
+    def handler(event, context):
+        time.sleep(1.5)
+        return 'debugged'
+    """
+
+    answer = call_while_debugging(tmp_path, "app.py", source, attach_debug_adapter)
+    assert (answer.status_code, answer.text) == (200, "debugged")
 
 
 def poll_json(url: str, within: float = 20.0) -> Any:

@@ -380,44 +380,52 @@ class Worker:
     def invocation_response(
         self, connection: RuntimeApiConnection, request_id: str, body: bytes
     ) -> None:
-        job = self._current(connection, request_id)
-        if job is None:
-            return
-        connection.reply(202, ACCEPTED)
-        self.state = State.DONE
-        self.job = None
-        self._end(job)
-        if not job.future.done():
-            job.future.set_result(body)
+        job = self._answered(connection, request_id, 202, ACCEPTED)
+        if job is not None:
+            self._end(job)
+            if not job.future.done():
+                job.future.set_result(body)
 
     def invocation_error(
         self, connection: RuntimeApiConnection, request_id: str, body: bytes, error_type: str
     ) -> None:
-        job = self._current(connection, request_id)
-        if job is None:
-            return
-        connection.reply(202, ACCEPTED)
-        self.state = State.DONE
-        self.job = None
-        error = _runtime_error(self.spec.name, body, error_type)
-        self._end(job, Outcome("error", error.error_type))
-        if not job.future.done():
-            job.future.set_exception(error)
+        job = self._answered(connection, request_id, 202, ACCEPTED)
+        if job is not None:
+            self._fail_job(job, _runtime_error(self.spec.name, body, error_type))
 
     def response_too_large(self, connection: RuntimeApiConnection, request_id: str) -> None:
-        job = self._current(connection, request_id)
-        if job is None:
-            return
-        connection.reply(413, TOO_LARGE)
+        job = self._answered(connection, request_id, 413, TOO_LARGE)
+        if job is not None:
+            message = (
+                "Response payload size exceeded maximum allowed payload size "
+                f"({MAX_RESPONSE} bytes)."
+            )
+            kind = "Function.ResponseSizeTooLarge"
+            self._fail_job(job, FunctionError(self.spec.name, kind, message))
+
+    def _answered(
+        self, connection: RuntimeApiConnection, request_id: str, status: int, body: bytes
+    ) -> Job | None:
+        """The job a runtime answers, now finished (the runtime gets ``status``); None, and the
+        runtime told off, when no job is running under ``request_id``."""
+        job = self.job
+        if self.state is not State.BUSY or job is None:
+            if request_id and self.state is State.DONE:
+                connection.reply(400, INVALID_REQUEST_ID)
+            else:
+                connection.reply(403, _invalid_transition(self.state, "response"))
+            return None
+        if request_id != job.request_id:
+            connection.reply(400, INVALID_REQUEST_ID)
+            return None
+        connection.reply(status, body)
         self.state = State.DONE
         self.job = None
-        kind = "Function.ResponseSizeTooLarge"
-        message = (
-            f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE} bytes)."
-        )
-        self._end(job, Outcome("error", kind))
-        if not job.future.done():
-            job.future.set_exception(FunctionError(self.spec.name, kind, message))
+        return job
+
+    def _fail_job(self, job: Job, error: FunctionError) -> None:
+        self._end(job, Outcome("error", error.error_type))
+        _fail(job, error)
 
     def init_error(self, connection: RuntimeApiConnection, body: bytes, error_type: str) -> None:
         if self.state is not State.INIT or self._init_failure is not None:
@@ -432,20 +440,6 @@ class Worker:
             f"INIT_REPORT Init Duration: {elapsed:.2f} ms\tPhase: init\tStatus: error\t"
             f"Error Type: {kind}"
         )
-
-    def _current(self, connection: RuntimeApiConnection, request_id: str) -> Job | None:
-        """The job a response or error is for; None (and the runtime answered) if none is."""
-        job = self.job
-        if self.state is not State.BUSY or job is None:
-            if request_id and self.state is State.DONE:
-                connection.reply(400, INVALID_REQUEST_ID)
-            else:
-                connection.reply(403, _invalid_transition(self.state, "response"))
-            return None
-        if request_id != job.request_id:
-            connection.reply(400, INVALID_REQUEST_ID)
-            return None
-        return job
 
     # --- output --------------------------------------------------------------------------------
 

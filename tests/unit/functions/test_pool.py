@@ -23,7 +23,8 @@ from propylon.functions.errors import (
 )
 from propylon.functions.runtimes import find_interpreter
 from propylon.functions.spec import FunctionSpec
-from tests.unit.functions.workerpool import ARN, Harness, eventually, run_pool, write
+from tests.helpers import write_file as write
+from tests.unit.functions.workerpool import ARN, Harness, eventually, run_pool
 
 PROBE = """
 import os

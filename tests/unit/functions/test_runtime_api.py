@@ -16,43 +16,10 @@ import pytest
 
 from propylon.functions.errors import FunctionError
 from propylon.functions.spec import FunctionSpec
-from tests.unit.functions.workerpool import Harness, run_pool, write
+from tests.helpers import write_file as write
+from tests.unit.functions.workerpool import Harness, run_pool
 
-BASH_BOOTSTRAP = r"""
-#!/bin/bash
-set -euo pipefail
-exec 3<>"/dev/tcp/${AWS_LAMBDA_RUNTIME_API%:*}/${AWS_LAMBDA_RUNTIME_API#*:}"
-
-request() {  # METHOD PATH BODY
-    printf '%s %s HTTP/1.1\r\nHost: runtime\r\nContent-Length: %d\r\n\r\n%s' \
-        "$1" "/2018-06-01/runtime/$2" "${#3}" "$3" >&3
-}
-
-read_response() {
-    local line length=0
-    IFS= read -r line <&3
-    REQUEST_ID=""
-    while IFS= read -r line <&3; do
-        line=${line%$'\r'}
-        [ -z "$line" ] && break
-        case "${line,,}" in
-            content-length:*) length=${line#*: } ;;
-            lambda-runtime-aws-request-id:*) REQUEST_ID=${line#*: } ;;
-        esac
-    done
-    BODY=""
-    if [ "$length" -gt 0 ]; then IFS= read -r -N "$length" BODY <&3; fi
-}
-
-echo "init in $(pwd) for $_HANDLER"
-while true; do
-    request GET invocation/next ""
-    read_response
-    echo "handling $REQUEST_ID"
-    request POST "invocation/$REQUEST_ID/response" "{\"echo\":$BODY,\"handler\":\"$_HANDLER\"}"
-    read_response
-done
-"""
+BASH_BOOTSTRAP = (Path(__file__).parents[2] / "data" / "functions" / "bootstrap.sh").read_text()
 
 PROBE_BOOTSTRAP = f"""
 #!{sys.executable}
@@ -106,7 +73,9 @@ def test_a_bash_bootstrap_serves_invocations(tmp_path: Path) -> None:
         return results, harness.log()
 
     results, log = run_pool(tmp_path, spec, scenario)
-    assert results == [{"echo": {"n": n}, "handler": "my.handler"} for n in range(2)]
+    assert results == [
+        {"statusCode": 201, "body": "bash ran my.handler", "event": {"n": n}} for n in range(2)
+    ]
     assert f"init in {(tmp_path / 'code').resolve()} for my.handler\n" in log
     assert "START RequestId: id-0 Version: $LATEST\nhandling id-0\nEND RequestId: id-0\n" in log
 
@@ -119,7 +88,7 @@ def test_a_bootstrap_in_a_layer_serves_when_the_code_has_none(tmp_path: Path) ->
     async def scenario(harness: Harness) -> Any:
         return await harness.pool.invoke({"n": 1}, "id-1")
 
-    assert run_pool(tmp_path, spec, scenario) == {"echo": {"n": 1}, "handler": "my.handler"}
+    assert run_pool(tmp_path, spec, scenario)["event"] == {"n": 1}
 
 
 def test_no_bootstrap_is_an_invalid_entrypoint(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import textwrap
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,15 +18,6 @@ from propylon.functions.spec import FunctionSpec
 ARN = "arn:aws:lambda:us-east-1:000000000000:function:fn"
 HOST = {"PATH": os.environ.get("PATH", ""), "HOME": "/nonexistent", "PROPYLON_SECRET": "x"}
 T = TypeVar("T")
-
-
-def write(directory: Path, filename: str, source: str, mode: int | None = None) -> Path:
-    path = directory / filename
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(source).lstrip(), encoding="utf-8")
-    if mode is not None:
-        path.chmod(mode)
-    return path
 
 
 @dataclass

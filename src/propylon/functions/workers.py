@@ -27,7 +27,6 @@ import contextlib
 import json
 import logging
 import os
-import secrets
 import signal
 import subprocess
 import threading
@@ -37,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from functools import partial
+from random import getrandbits
 from typing import TYPE_CHECKING, Any
 
 from propylon.deadlines import Deadlines, Entry
@@ -541,11 +541,10 @@ def _exit_reason(returncode: int | None) -> str:
 
 def _trace_id() -> bytes:
     """An X-Ray trace header, ``Root=1-{8 hex time}-{24 hex};Parent={16 hex};Sampled=0``."""
-    token = secrets.token_hex(20)
-    return b"Root=1-%08x-%s;Parent=%s;Sampled=0" % (
+    return b"Root=1-%08x-%024x;Parent=%016x;Sampled=0" % (
         int(time.time()),
-        token[:24].encode(),
-        token[24:].encode(),
+        getrandbits(96),
+        getrandbits(64),
     )
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from uuid import RFC_4122, UUID
 
-from propylon.functions.context import LambdaContext, log_stream_name
+from propylon.functions.context import LambdaContext, log_stream_name, new_request_id
 
 
 class FakeClock:
@@ -71,3 +72,11 @@ def test_a_renewed_context_has_its_own_request_id_deadline_and_attributes() -> N
     assert first.aws_request_id == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
     assert (second.function_name, second.log_group_name) == ("orders", "/aws/lambda/orders")
     assert not hasattr(first, "custom")
+
+
+def test_request_ids_are_random_version_4_uuids() -> None:
+    ids = {new_request_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    for text in ids:
+        parsed = UUID(text)
+        assert (str(parsed), parsed.version, parsed.variant) == (text, 4, RFC_4122)

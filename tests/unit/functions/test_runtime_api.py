@@ -155,3 +155,38 @@ def test_an_error_a_runtime_posts_reaches_the_invoker_whole(tmp_path: Path) -> N
     error = run_pool(tmp_path, spec, scenario)
     assert (error.error_type, error.error_message) == ("Oops", "m")
     assert error.document == b'{"fail":1,"errorType":"Oops","errorMessage":"m"}'
+
+
+PIPELINING_BOOTSTRAP = f"""
+#!{sys.executable}
+import json, os, socket
+
+host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
+api = socket.create_connection((host, int(port)))
+NEXT = b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\\r\\nHost: r\\r\\n\\r\\n"
+api.sendall(NEXT)
+reads = []
+while True:
+    data = api.recv(65536)  # one read: what one write of the server's brought
+    reads.append(data.decode().split("\\r\\n", 1)[0])
+    request_id = data.split(b"Lambda-Runtime-Aws-Request-Id: ")[1].split(b"\\r\\n")[0]
+    body = json.dumps(reads).encode()
+    api.sendall(
+        b"POST /2018-06-01/runtime/invocation/" + request_id + b"/response HTTP/1.1\\r\\n"
+        + b"Host: r\\r\\nContent-Length: " + str(len(body)).encode() + b"\\r\\n\\r\\n" + body + NEXT
+    )
+"""
+
+
+def test_the_202_for_a_pipelined_answer_leaves_with_the_next_event(tmp_path: Path) -> None:
+    """A runtime that sends its answer and the next GET together is not woken for the 202:
+    the 202 and the next event arrive in one read."""
+    spec = provided(tmp_path, PIPELINING_BOOTSTRAP, timeout=5)
+
+    async def scenario(harness: Harness) -> list[Any]:
+        return [await harness.pool.invoke({}, f"id-{n}") for n in range(3)]
+
+    first, second, third = run_pool(tmp_path, spec, scenario)
+    assert first == ["HTTP/1.1 200 OK"]
+    assert second[1:] == ["HTTP/1.1 202 Accepted"]  # the 202, then the event, in one read
+    assert third[2:] == ["HTTP/1.1 202 Accepted"]

@@ -2,9 +2,10 @@
 
 Lambda gives an execution environment ``MemorySize`` MB; a function that uses more is ended by
 the kernel, and the invocation fails with ``Runtime.OutOfMemory``. Propylon has no cgroup of its
-own to ask, so one thread looks at every worker's resident memory (``/proc/PID/statm``) ten
+own to ask, so one thread looks at every worker's resident memory (``/proc/PID/status``) ten
 times a second, off the event loop, and kills (``SIGKILL``, the whole process group) a worker
-over its limit; the worker's exit then reports the kill as out of memory. Where ``/proc`` is
+over its limit; the worker's exit then reports the kill as out of memory. What it reads of
+the peak (``VmHWM``) is what a ``REPORT`` line gives as ``Max Memory Used``. Where ``/proc`` is
 missing (not Linux), nothing is enforced.
 """
 
@@ -21,16 +22,22 @@ log = logging.getLogger("propylon.functions")
 
 PERIOD = 0.1
 """Seconds between two looks at every worker."""
-_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-def resident_mb(pid: int, proc: Path = Path("/proc")) -> float | None:
-    """A process's resident memory in MB; None when it cannot be read."""
+def resident_mb(pid: int, proc: Path = Path("/proc")) -> tuple[float, float] | None:
+    """A process's resident memory and its peak so far (``VmRSS``, ``VmHWM``) in MB; None when
+    they cannot be read."""
     try:
-        fields = (proc / str(pid) / "statm").read_text().split()
-    except (OSError, IndexError):
+        status = (proc / str(pid) / "status").read_text()
+    except OSError:
         return None
-    return int(fields[1]) * _PAGE / (1024 * 1024)
+    found = {}
+    for line in status.splitlines():
+        if line.startswith(("VmRSS:", "VmHWM:")):
+            found[line[:5]] = int(line.split()[1]) / 1024
+    if len(found) < 2:
+        return None
+    return found["VmRSS"], found["VmHWM"]
 
 
 class MemoryWatch:
@@ -40,6 +47,7 @@ class MemoryWatch:
         self._period = period
         self._proc = proc
         self._limits: dict[int, int] = {}  # pid -> MB
+        self._peaks: dict[int, float] = {}  # pid -> the highest VmHWM read, MB
         self._killed: set[int] = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -61,9 +69,15 @@ class MemoryWatch:
         """Stop watching ``pid`` (it exited); True if this watch killed it."""
         with self._lock:
             self._limits.pop(pid, None)
+            self._peaks.pop(pid, None)
             killed = pid in self._killed
             self._killed.discard(pid)
         return killed
+
+    def peak_mb(self, pid: int) -> float | None:
+        """The peak resident memory of a watched process as last read (at most ``period``
+        old), None for one not watched."""
+        return self._peaks.get(pid)
 
     def _run(self) -> None:
         while True:
@@ -73,8 +87,13 @@ class MemoryWatch:
                     self._thread = None
                     return
             for pid, limit in limits:
-                used = resident_mb(pid, self._proc)
-                if used is not None and used > limit:
+                read = resident_mb(pid, self._proc)
+                if read is None:
+                    continue
+                used, peak = read
+                if pid in self._limits:
+                    self._peaks[pid] = peak
+                if used > limit:
                     self._kill(pid, limit, used)
             self._wake.wait(self._period)
 

@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
 import signal
 import subprocess
@@ -354,7 +355,17 @@ class Worker:
         self._logs.write(self._group, lines.end_line(job.request_id))
         self._logs.write(
             self._group,
-            partial(_report, job.request_id, duration, memory, pid, init_ms, status, error_type),
+            partial(
+                _report,
+                job.request_id,
+                duration,
+                memory,
+                pid,
+                init_ms,
+                status,
+                error_type,
+                self._memory,
+            ),
         )
         for line in outcome.after if outcome else ():
             self._write(line)
@@ -472,10 +483,15 @@ def _report(
     init_ms: float | None,
     status: str | None,
     error_type: str | None,
+    watch: MemoryWatch | None,
 ) -> str:
-    """The REPORT line, made on the log writer's thread (it reads the process's peak memory)."""
+    """The REPORT line, made on the log writer's thread: the peak memory is the memory watch's
+    last reading, or read now from ``/proc`` for a worker it does not watch."""
+    peak = watch.peak_mb(pid) if watch is not None else None
     if error_type == "Runtime.OutOfMemory":
         used = memory
+    elif peak is not None:
+        used = min(memory, math.ceil(peak))
     else:
         used = min(memory, lines.peak_memory_mb(pid)) if pid else 0
     return lines.report_line(request_id, duration, memory, used, init_ms, status, error_type)

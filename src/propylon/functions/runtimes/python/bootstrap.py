@@ -94,7 +94,7 @@ class RuntimeApi:
         return int(status_line.split(" ", 2)[1]), headers, buffer[:length]
 
     def _receive(self) -> bytes:
-        data = self._sock.recv(262144)
+        data = self._sock.recv(65536)  # larger sizes cost an mmap per call
         if not data:
             raise ConnectionError("the Runtime API closed the connection")
         return data

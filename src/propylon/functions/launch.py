@@ -64,11 +64,18 @@ class Launch:
         environ["AWS_LAMBDA_LOG_STREAM_NAME"] = log_stream
         return environ
 
-    def command(self) -> list[str]:
+    @property
+    def ours(self) -> bool:
+        """Whether the runtime is one of Propylon's own clients, which can take a connection
+        to the Runtime API from their parent (``--runtime-api-fd``)."""
+        return bool(self.argv)
+
+    def command(self, runtime_api_fd: int | None = None) -> list[str]:
         """The command a worker runs now; OSError when a ``provided`` runtime has no
         ``bootstrap`` (``Runtime.InvalidEntrypoint``)."""
         if self.argv:
-            return list(self.argv)
+            fd = () if runtime_api_fd is None else ("--runtime-api-fd", str(runtime_api_fd))
+            return [*self.argv, *fd]
         for candidate in self.bootstraps:
             if candidate.is_file():
                 return [str(candidate)]

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from propylon.functions.errors import FunctionError
+from propylon.functions.runtimes import PYTHON_BOOTSTRAP
 from propylon.functions.spec import FunctionSpec
 from tests.helpers import write_file as write
 from tests.unit.functions.workerpool import Harness, run_pool
@@ -190,3 +191,15 @@ def test_the_202_for_a_pipelined_answer_leaves_with_the_next_event(tmp_path: Pat
     assert first == ["HTTP/1.1 200 OK"]
     assert second[1:] == ["HTTP/1.1 202 Accepted"]  # the 202, then the event, in one read
     assert third[2:] == ["HTTP/1.1 202 Accepted"]
+
+
+def test_propylons_python_client_speaks_the_api_over_tcp_too(tmp_path: Path) -> None:
+    """Workers of Propylon's own runtimes get a Unix socket to the API; run as a custom
+    runtime's bootstrap, the same client finds the API at ``AWS_LAMBDA_RUNTIME_API``."""
+    spec = provided(tmp_path, f"#!/bin/sh\nexec {sys.executable} -u {PYTHON_BOOTSTRAP}\n")
+    write(tmp_path / "code", "my.py", "def handler(event, context):\n    return event['n'] + 1\n")
+
+    async def scenario(harness: Harness) -> list[Any]:
+        return [await harness.pool.invoke({"n": n}, f"id-{n}") for n in range(3)]
+
+    assert run_pool(tmp_path, spec, scenario) == [1, 2, 3]

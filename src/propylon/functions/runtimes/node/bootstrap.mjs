@@ -332,13 +332,17 @@ function parseHead(text) {
 }
 
 class RuntimeApi {
-  constructor(address) {
+  constructor(address, fd) {
     const colon = address.lastIndexOf(':');
     this.awaiting = []; // one callback per request sent and not answered yet, in order
     this.chunks = [];
     this.size = 0;
     this.head = null; // the head of the answer whose body is still arriving
-    this.socket = net.connect(Number(address.slice(colon + 1)), address.slice(0, colon));
+    // A connection the worker was started with (a Unix socket), else one to the address.
+    this.socket =
+      fd === undefined
+        ? net.connect(Number(address.slice(colon + 1)), address.slice(0, colon))
+        : new net.Socket({ fd, readable: true, writable: true });
     this.socket.setNoDelay(true);
     this.socket.unref();
     this.socket.on('data', (chunk) => this.receive(chunk));
@@ -424,7 +428,11 @@ if (!API_ADDRESS) {
   complain('AWS_LAMBDA_RUNTIME_API is not set');
   process.exit(1);
 }
-const api = new RuntimeApi(API_ADDRESS);
+const fdOption = process.argv.indexOf('--runtime-api-fd');
+const api = new RuntimeApi(
+  API_ADDRESS,
+  fdOption > 0 ? Number(process.argv[fdOption + 1]) : undefined,
+);
 let handler;
 let handlerIsAsync = false;
 let initialised = false;

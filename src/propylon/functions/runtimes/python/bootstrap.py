@@ -1,8 +1,10 @@
 """Propylon's Python runtime client: the loop a Lambda Python runtime runs, on the Runtime API.
 
-Run as ``python -u bootstrap.py [--path DIR ...]`` in the function's code directory, with the
-environment of a Lambda execution environment (``_HANDLER``, ``AWS_LAMBDA_RUNTIME_API`` ...);
-``--path`` adds the layers' directories to the import path after the code directory. It needs
+Run as ``python -u bootstrap.py [--path DIR ...] [--runtime-api-fd N]`` in the function's code
+directory, with the environment of a Lambda execution environment (``_HANDLER``,
+``AWS_LAMBDA_RUNTIME_API`` ...); ``--path`` adds the layers' directories to the import path
+after the code directory; ``--runtime-api-fd`` names a connection to the Runtime API the
+process was started with (a Unix socket: cheaper than a TCP connection to the address). It needs
 only the standard library and runs on every Python Lambda has had (3.8 and later), so the
 interpreter that runs it need not have Propylon installed. (Annotations only: ``dict[str, str]``
 is not a value before 3.9, and ``from __future__ import annotations`` keeps it from being one.)
@@ -65,10 +67,13 @@ class FaultException(Exception):
 class RuntimeApi:
     """One keep-alive HTTP/1.1 connection to the Runtime API; responses have Content-Length."""
 
-    def __init__(self, address: str) -> None:
-        host, _, port = address.rpartition(":")
-        self._sock = socket.create_connection((host, int(port)))
-        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def __init__(self, address: str, fd: int | None = None) -> None:
+        if fd is not None:  # a connection the worker was started with (a Unix socket)
+            self._sock = socket.socket(fileno=fd)
+        else:
+            host, _, port = address.rpartition(":")
+            self._sock = socket.create_connection((host, int(port)))
+            self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._buffer = b""
 
     def send(self, data: bytes) -> None:
@@ -345,10 +350,12 @@ def setup_logging() -> None:
 
 def main(argv: list[str]) -> None:
     task_root = os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd()
-    extra = [argv[i + 1] for i in range(len(argv) - 1) if argv[i] == "--path"]
+    options = [(argv[i], argv[i + 1]) for i in range(0, len(argv) - 1, 2)]
+    extra = [value for option, value in options if option == "--path"]
+    fds = [int(value) for option, value in options if option == "--runtime-api-fd"]
     sys.path[:1] = [task_root, *extra]  # the first entry was this file's own directory
     setup_logging()
-    api = RuntimeApi(os.environ["AWS_LAMBDA_RUNTIME_API"])
+    api = RuntimeApi(os.environ["AWS_LAMBDA_RUNTIME_API"], fds[0] if fds else None)
     try:
         handler = load_handler(os.environ.get("_HANDLER", ""))
     except Exception as exc:  # the user's module raised while it was imported

@@ -18,8 +18,8 @@ job's event. The job's future gets the response bytes or an :class:`InvocationEr
 an environment). The pool (``pool.py``) decides which worker runs which job.
 
 Logs: the platform's ``START`` when a job is handed over; the function's output, line by line,
-as it arrives; ``END`` and ``REPORT`` when it answers. A runtime writes its output before it
-posts the answer, so the pipe is read to its end before ``END`` is written.
+as it arrives; ``END`` and ``REPORT`` when it answers, one step of the event loop later, after
+the output it wrote before answering (``_write_ending``).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from random import getrandbits
 from typing import TYPE_CHECKING, Any
 
 from propylon.deadlines import Deadlines, Entry
-from propylon.execute.logs import LogWriter
+from propylon.execute.logs import Line, LogWriter
 from propylon.functions import logs as lines
 from propylon.functions.context import log_stream_name
 from propylon.functions.errors import FunctionError, FunctionTimeout, InvocationError
@@ -154,6 +154,7 @@ class Worker:
         self._output = -1
         self._pidfd = -1
         self._partial = b""
+        self._ending: list[Line] | None = None  # the last job's END and what follows, unwritten
         self._spawned = 0.0
         self._init_ms: float | None = None  # reported by the first REPORT, then None
         self._init_failure: InitFailure | None = None
@@ -320,6 +321,9 @@ class Worker:
         job.started = time.monotonic()
         timeout = self._timeout
         deadline_ms = int((time.time() + timeout) * 1000)
+        if self._ending is not None:  # the last job ended in this very step: its END first
+            self._read_output()
+            self._write_ending()
         self._logs.write(self._group, lines.start_line(job.request_id))
         connection.send_event(
             b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -357,30 +361,37 @@ class Worker:
             self._deadlines.cancel(job.timer)
             job.timer = None
         duration = (time.monotonic() - job.started) * 1000
-        self._read_output()
         init_ms, self._init_ms = self._init_ms, None
-        pid = self.pid or 0
-        memory = self.spec.memory
         status = outcome.status if outcome else None
         error_type = outcome.error_type if outcome else None
-        self._logs.write(self._group, lines.end_line(job.request_id))
-        self._logs.write(
-            self._group,
-            partial(
-                _report,
-                job.request_id,
-                duration,
-                memory,
-                pid,
-                init_ms,
-                status,
-                error_type,
-                self._memory,
-            ),
+        report = partial(
+            _report,
+            job.request_id,
+            duration,
+            self.spec.memory,
+            self.pid or 0,
+            init_ms,
+            status,
+            error_type,
+            self._memory,
         )
-        for line in outcome.after if outcome else ():
-            self._write(line)
+        ending = [lines.end_line(job.request_id), report, *(outcome.after if outcome else ())]
+        if self._ending is None and self._loop is not None:
+            self._loop.call_soon(self._write_ending)
+        self._ending = ending
         self._on_job_end(job)
+
+    def _write_ending(self) -> None:
+        """Log the END of the last job, once the output it wrote before answering is read.
+
+        A runtime writes its output before it posts its answer, so when the event loop learns
+        of the answer, the output pipe is already readable, in the same poll of the loop (a
+        level-triggered epoll reports every ready descriptor at once). Written one step later,
+        END follows that output without a ``read`` per invocation to make sure.
+        """
+        ending, self._ending = self._ending, None
+        for line in ending or ():
+            self._logs.write(self._group, line)
 
     # --- the Runtime API (called by RuntimeApiConnection) --------------------------------------
 

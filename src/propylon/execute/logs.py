@@ -53,11 +53,13 @@ def log_file(log_dir: Path, group: str) -> Path | None:
 class LogWriter:
     """Appends lines to log-group files on a thread of its own, in batches.
 
-    ``write`` only appends to a deque: it wakes nobody. The thread takes what has gathered
-    every ``period`` seconds (and at once for ``flush`` and ``close``), writes it and flushes
-    the files. Woken for every line, the thread took the GIL from the event loop three or four
-    times per Lambda invocation (START, END, REPORT), a context switch each time; a line now
-    reaches its file within ``period``.
+    ``write`` only appends to a deque: it wakes nobody, but for the first line after a quiet
+    spell. The thread takes what has gathered every ``period`` seconds (and at once for
+    ``flush`` and ``close``), writes it and flushes the files; when a round finds nothing, it
+    sleeps until a line comes, so an idle server's thread does not wake at all. Woken for every
+    line, the thread took the GIL from the event loop three or four times per Lambda
+    invocation (START, END, REPORT), a context switch each time; a line now reaches its file
+    within ``period``.
     """
 
     def __init__(
@@ -71,6 +73,7 @@ class LogWriter:
         self._period = period
         self._lines: deque[tuple[str, Line] | threading.Event] = deque()
         self._wake = threading.Event()
+        self._sleeping = False  # waiting for a line, not for the period to pass
         self._closing = False
         self._files: dict[str, IO[str]] = {}
         self._refused: set[str] = set()
@@ -82,6 +85,9 @@ class LogWriter:
         if self._thread is None:
             self._start()
         self._lines.append((group, line))
+        if self._sleeping:
+            self._sleeping = False
+            self._wake.set()
 
     def flush(self, timeout: float | None = 10.0) -> bool:
         """Wait until every line written so far is in its file; False on timeout."""
@@ -112,10 +118,18 @@ class LogWriter:
 
     def _run(self) -> None:
         lines = self._lines
+        quiet = False
         while True:
-            self._wake.wait(self._period)
+            if quiet:
+                self._sleeping = True
+                if not lines:  # a write after this sees _sleeping and wakes the thread
+                    self._wake.wait()
+                self._sleeping = False
+            else:
+                self._wake.wait(self._period)
             self._wake.clear()
             closing = self._closing
+            quiet = not lines
             while lines:
                 item = lines.popleft()
                 if isinstance(item, threading.Event):

@@ -75,6 +75,7 @@ class WorkerPool:
         self._starting = 0
         self._running = 0  # invocations queued or running: Lambda's concurrency
         self._concurrency = 1 if debugging else spec.concurrency
+        self._timeout = float("inf") if debugging else spec.timeout
         self._reaper: asyncio.TimerHandle | None = None
         self._closed = False
         self._arn_bytes = invoked_function_arn
@@ -122,11 +123,13 @@ class WorkerPool:
         idle = self._idle
         if idle:
             idle.pop().run(job)
+            if limit is None or limit >= self._timeout:  # the function's timeout comes first
+                return await job.future
         else:
             self._queue.append(job)
             self._grow()
-        if limit is None:
-            return await job.future
+            if limit is None:
+                return await job.future
         timer = self._deadlines.call_at(loop.time() + limit, _caller_gave_up, (self, job, limit))
         try:
             return await job.future

@@ -23,7 +23,7 @@ from propylon.functions.errors import FunctionConfigError, FunctionNotFound
 from propylon.functions.invokers import InProcessInvoker, Invoker, InvokerFactory
 from propylon.functions.launch import Launch, plan_launch
 from propylon.functions.memory import MemoryWatch
-from propylon.functions.pool import IDLE_LIFETIME, WorkerPool
+from propylon.functions.pool import IDLE_LIFETIME, START_GRACE, WorkerPool
 from propylon.functions.runtimes import InterpreterMissing, find_interpreter
 from propylon.functions.spec import FunctionSpec
 
@@ -45,6 +45,7 @@ class WorkerKind:
         region: str,
         host_environ: Mapping[str, str],
         idle_lifetime: float = IDLE_LIFETIME,
+        start_grace: float = START_GRACE,
         debug_function: str | None = None,
         debug_port: int | None = None,
     ) -> None:
@@ -52,6 +53,7 @@ class WorkerKind:
         self._region = region
         self._host_environ = dict(host_environ)
         self._idle_lifetime = idle_lifetime
+        self._start_grace = start_grace
         self._debug_function = debug_function
         self._debug_port = debug_port
         self._launches: dict[str, Launch] = {}
@@ -89,6 +91,7 @@ class WorkerKind:
             launch,
             self._logs,
             idle_lifetime=self._idle_lifetime,
+            start_grace=self._start_grace,
             memory=self._memory,
             debugging=spec.name == self._debug_function,
         )

@@ -538,3 +538,31 @@ def test_a_worker_over_its_memory_is_killed_as_out_of_memory(tmp_path: Path) -> 
         r"Error Type: Runtime.OutOfMemory\t",
         log,
     )
+
+
+def test_an_invocation_waits_a_little_for_a_busy_worker_before_one_is_started(
+    tmp_path: Path,
+) -> None:
+    """With a busy worker about to finish, a second invocation is served warm by it rather
+    than by a new worker's cold start; past the grace, a new worker is started."""
+    source = """
+    import os, time
+
+    def handler(event, context):
+        time.sleep(event["sleep"])
+        return os.getpid()
+    """
+
+    async def scenario(harness: Harness) -> tuple[list[int], list[int]]:
+        pool = harness.pool
+        await pool.invoke({"sleep": 0}, "warm-up")
+        short = [pool.invoke({"sleep": 0.2}, "a"), pool.invoke({"sleep": 0}, "b")]
+        served_warm = list(await asyncio.gather(*short))
+        long = [pool.invoke({"sleep": 3}, "c"), pool.invoke({"sleep": 0}, "d")]
+        served_new = list(await asyncio.gather(*long))
+        return served_warm, served_new
+
+    spec = spec_for(tmp_path, source, timeout=10)
+    served_warm, served_new = run_pool(tmp_path, spec, scenario, start_grace=1.0)
+    assert served_warm[0] == served_warm[1]  # b waited 0.2 s for a's worker
+    assert served_new[0] != served_new[1]  # d did not wait 3 s: a worker started for it

@@ -8,6 +8,7 @@ move time without sleeping. ``memory_limit_in_mb`` is a string, as the real runt
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 from datetime import date
 from random import getrandbits
@@ -27,6 +28,16 @@ def new_request_id() -> str:
     and this runs for every invocation."""
     digits = "%032x" % ((getrandbits(128) & _UUID4_CLEAR) | _UUID4_SET)
     return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
+
+def trace_id() -> bytes:
+    """An X-Ray trace header, ``Root=1-{8 hex time}-{24 hex};Parent={16 hex};Sampled=0``, as
+    Lambda gives one to every invocation (``Lambda-Runtime-Trace-Id``)."""
+    return b"Root=1-%08x-%024x;Parent=%016x;Sampled=0" % (
+        int(time.time()),
+        getrandbits(96),
+        getrandbits(64),
+    )
 
 
 def log_group_name(function_name: str) -> str:

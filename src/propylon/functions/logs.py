@@ -23,6 +23,10 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from propylon.functions.memory import MemoryWatch
 
 
 def log_group(function_name: str) -> str:
@@ -61,6 +65,35 @@ def report_line(
     if error_type is not None:
         fields.append(f"Error Type: {error_type}")
     return "\t".join(fields) + "\t"
+
+
+def report_with_peak(
+    request_id: str,
+    duration: float,
+    memory: int,
+    pid: int,
+    init_ms: float | None,
+    status: str | None,
+    error_type: str | None,
+    watch: MemoryWatch | None,
+) -> str:
+    """The REPORT line of a worker's invocation, made on the log writer's thread: its
+    ``Max Memory Used`` is the memory watch's last reading of the process's peak, or read now
+    from ``/proc`` for a process it does not watch; the memory size for one killed for it."""
+    peak = watch.peak_mb(pid) if watch is not None else None
+    if error_type == "Runtime.OutOfMemory":
+        used = memory
+    elif peak is not None:
+        used = min(memory, math.ceil(peak))
+    else:
+        used = min(memory, peak_memory_mb(pid)) if pid else 0
+    return report_line(request_id, duration, memory, used, init_ms, status, error_type)
+
+
+def init_report_line(duration_ms: float, status: str, error_type: str | None = None) -> str:
+    """``INIT_REPORT`` for an init that failed (``error``) or passed its limit (``timeout``)."""
+    line = f"INIT_REPORT Init Duration: {duration_ms:.2f} ms\tPhase: init\tStatus: {status}"
+    return line + (f"\tError Type: {error_type}" if error_type else "")
 
 
 def timeout_line(moment: datetime, request_id: str, seconds: float) -> str:

@@ -38,10 +38,11 @@ from typing import Any
 from propylon.deadlines import Deadlines, Entry
 from propylon.execute.logs import LogWriter
 from propylon.functions.errors import CallerTimeout, FunctionError, FunctionThrottled
+from propylon.functions.failures import InitFailure
 from propylon.functions.launch import Launch
 from propylon.functions.memory import MemoryWatch
 from propylon.functions.spec import FunctionSpec
-from propylon.functions.workers import InitFailure, Job, State, Worker
+from propylon.functions.workers import Job, State, Worker
 
 log = logging.getLogger("propylon.functions")
 

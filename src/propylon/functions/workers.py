@@ -25,31 +25,31 @@ the output it wrote before answering (``_write_ending``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
-import math
-import os
-import signal
 import socket
-import subprocess
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from functools import partial
-from random import getrandbits
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from propylon.deadlines import Deadlines, Entry
 from propylon.execute.logs import Line, LogWriter
 from propylon.functions import logs as lines
-from propylon.functions.context import log_stream_name
+from propylon.functions.context import log_stream_name, trace_id
 from propylon.functions.errors import FunctionError, FunctionTimeout, InvocationError
+from propylon.functions.failures import (
+    InitFailure,
+    cannot_start,
+    exit_reason,
+    invalid_transition,
+    runtime_error,
+)
 from propylon.functions.launch import Launch
 from propylon.functions.memory import MemoryWatch
+from propylon.functions.process import WorkerProcess
 from propylon.functions.runtime_api import (
     ACCEPTED,
     INVALID_REQUEST_ID,
@@ -66,7 +66,6 @@ log = logging.getLogger("propylon.functions")
 
 INIT_TIMEOUT = 10.0
 """Lambda's limit on an environment's init phase, in seconds."""
-_READ_SIZE = 65536
 
 
 class State(Enum):
@@ -88,24 +87,6 @@ class Job:
     started: float = 0.0  # monotonic, when handed to a runtime
     timer: Entry | None = None
     extra_headers: bytes = b""
-
-
-@dataclass(frozen=True, slots=True)
-class InitFailure:
-    """Why an environment never became ready: the document its runtime posted to
-    ``/runtime/init/error``, else what the platform saw (an exit, a missing ``bootstrap``)."""
-
-    error_type: str
-    reason: str = ""
-    document: bytes | None = None
-
-    def error(self, function_name: str, request_id: str) -> FunctionError:
-        """The error of the invocation that waited for this environment."""
-        if self.document is not None:
-            return _runtime_error(function_name, self.document, self.error_type)
-        message = f"RequestId: {request_id} Error: {self.reason}"
-        body = json.dumps({"errorMessage": message, "errorType": self.error_type}).encode()
-        return FunctionError(function_name, self.error_type, message, payload=body)
 
 
 @dataclass(slots=True)
@@ -150,10 +131,7 @@ class Worker:
         self._memory = None if debugging else memory
         self._connection: RuntimeApiConnection | None = None
         self._server: asyncio.Server | None = None
-        self._process: subprocess.Popen[bytes] | None = None
-        self._output = -1
-        self._pidfd = -1
-        self._partial = b""
+        self._process: WorkerProcess | None = None
         self._ending: list[Line] | None = None  # the last job's END and what follows, unwritten
         self._spawned = 0.0
         self._init_ms: float | None = None  # reported by the first REPORT, then None
@@ -165,6 +143,10 @@ class Worker:
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
+
+    def _read_output(self) -> None:
+        if self._process is not None:
+            self._process.read_output()
 
     # --- life ----------------------------------------------------------------------------------
 
@@ -185,37 +167,22 @@ class Worker:
             f"127.0.0.1:{port}", log_stream_name(datetime.now(UTC).date())
         )
         self._spawned = time.monotonic()
-        read_end, write_end = os.pipe()
         ours, theirs = socket.socketpair() if self._launch.ours else (None, None)
+        process = self._process = WorkerProcess(loop, self._write, self._process_exited)
         try:
-            self._process = subprocess.Popen(  # noqa: ASYNC220 - a vfork, no waiting
-                self._launch.command(theirs.fileno() if theirs else None),
-                cwd=self._launch.cwd,
-                env=environ,
-                stdin=subprocess.DEVNULL,
-                stdout=write_end,
-                stderr=write_end,
-                start_new_session=True,
-                pass_fds=(theirs.fileno(),) if theirs else (),
-            )
+            process.start(self._launch.command, self._launch.cwd, environ, theirs)
         except OSError as exc:
-            os.close(read_end)
             if ours is not None:
                 ours.close()
             self._cannot_start(exc)
             return
         finally:
-            os.close(write_end)
             if theirs is not None:
                 theirs.close()
-        self._output = read_end
         if ours is not None:
             await loop.connect_accepted_socket(lambda: RuntimeApiConnection(self), ours)
-        if self._memory is not None:
-            self._memory.watch(self._process.pid, self.spec.memory)
-        os.set_blocking(read_end, False)
-        loop.add_reader(read_end, self._read_output)
-        self._watch_exit(loop)
+        if self._memory is not None and process.pid is not None:
+            self._memory.watch(process.pid, self.spec.memory)
         if not self._debugging:
             self._init_timer = self._deadlines.call_at(
                 loop.time() + INIT_TIMEOUT, Worker._init_timed_out, self
@@ -223,53 +190,18 @@ class Worker:
 
     def kill(self) -> None:
         """End the process now (a timeout, a reload, the pool closing); its exit does the rest."""
-        process = self._process
-        if process is not None and process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
+        if self._process is not None:
+            self._process.kill()
 
     def _cannot_start(self, exc: OSError) -> None:
-        if exc.filename is None:  # no bootstrap to be found: the message says where it looked
-            message = str(exc)
-        else:
-            message = f"fork/exec {exc.filename}: {(exc.strerror or str(exc)).lower()}"
-        kind = "Runtime.InvalidEntrypoint"
-        self._init_failure = InitFailure(kind, message)
-        self._write(f"{kind}: {message}")
+        self._init_failure = failure = cannot_start(exc)
+        self._write(f"{failure.error_type}: {failure.reason}")
         self._finish_exit(None)
 
-    def _watch_exit(self, loop: asyncio.AbstractEventLoop) -> None:
-        assert self._process is not None
-        try:
-            self._pidfd = os.pidfd_open(self._process.pid)
-        except (AttributeError, OSError):  # not Linux 5.3+: a thread waits instead
-            thread = threading.Thread(
-                target=_wait_then_call,
-                args=(self._process, loop, self._process_exited),
-                name=f"propylon-{self.spec.name}-wait",
-                daemon=True,
-            )
-            thread.start()
-            return
-        loop.add_reader(self._pidfd, self._process_exited)
-
-    def _process_exited(self) -> None:
-        assert self._process is not None
-        assert self._loop is not None
-        if self._process.poll() is None:  # woken without an exit (the thread path is exact)
-            return
-        if self._pidfd >= 0:
-            self._loop.remove_reader(self._pidfd)
-            os.close(self._pidfd)
-            self._pidfd = -1
-        self._read_output()
-        if self._partial:
-            self._write(self._partial.decode("utf-8", "replace"))
-            self._partial = b""
-        self._loop.remove_reader(self._output)
-        os.close(self._output)
-        killed = self._memory is not None and self._memory.forget(self._process.pid)
-        self._finish_exit(self._process.returncode, out_of_memory=killed)
+    def _process_exited(self, returncode: int) -> None:
+        pid = self.pid
+        killed = self._memory is not None and pid is not None and self._memory.forget(pid)
+        self._finish_exit(returncode, out_of_memory=killed)
 
     def _finish_exit(self, returncode: int | None, out_of_memory: bool = False) -> None:
         previous, self.state = self.state, State.DEAD
@@ -279,7 +211,7 @@ class Worker:
         job, self.job = self.job, None
         kind = "Runtime.OutOfMemory" if out_of_memory else "Runtime.ExitError"
         if previous is State.BUSY and job is not None:
-            reason = _exit_reason(returncode)
+            reason = exit_reason(returncode)
             message = f"RequestId: {job.request_id} Error: {reason}"
             self._end(job, Outcome("error", kind, [message, kind]))
             _fail(job, FunctionError(self.spec.name, kind, message))
@@ -291,7 +223,7 @@ class Worker:
             self._server = None
         failure = None
         if previous is State.INIT:
-            failure = self._init_failure or InitFailure(kind, _exit_reason(returncode))
+            failure = self._init_failure or InitFailure(kind, exit_reason(returncode))
         if self.exited is not None and not self.exited.done():
             self.exited.set_result(None)
         self._on_exit(self, failure)
@@ -302,10 +234,7 @@ class Worker:
             self._init_failure = InitFailure(
                 "Sandbox.Timedout", f"Task timed out after {INIT_TIMEOUT:.2f} seconds"
             )
-            self._write(
-                f"INIT_REPORT Init Duration: {INIT_TIMEOUT * 1000:.2f} ms\tPhase: init\t"
-                "Status: timeout"
-            )
+            self._write(lines.init_report_line(INIT_TIMEOUT * 1000, "timeout"))
             self.kill()
 
     # --- jobs ----------------------------------------------------------------------------------
@@ -333,7 +262,7 @@ class Worker:
                 job.request_id.encode(),
                 deadline_ms,
                 job.invoked_arn.encode(),
-                _trace_id(),
+                trace_id(),
                 job.extra_headers,
             ),
             job.payload,
@@ -365,7 +294,7 @@ class Worker:
         status = outcome.status if outcome else None
         error_type = outcome.error_type if outcome else None
         report = partial(
-            _report,
+            lines.report_with_peak,
             job.request_id,
             duration,
             self.spec.memory,
@@ -408,7 +337,7 @@ class Worker:
             connection.hold()
             self._on_ready(self, state is State.INIT)
             return
-        connection.reply(403, _invalid_transition(state, "next"))
+        connection.reply(403, invalid_transition(state.value, "next"))
 
     def invocation_response(
         self, connection: RuntimeApiConnection, request_id: str, body: bytes
@@ -424,7 +353,7 @@ class Worker:
     ) -> None:
         job = self._answered(connection, request_id, 202, ACCEPTED)
         if job is not None:
-            self._fail_job(job, _runtime_error(self.spec.name, body, error_type))
+            self._fail_job(job, runtime_error(self.spec.name, body, error_type))
 
     def response_too_large(self, connection: RuntimeApiConnection, request_id: str) -> None:
         job = self._answered(connection, request_id, 413, TOO_LARGE)
@@ -446,7 +375,7 @@ class Worker:
             if request_id and self.state is State.DONE:
                 connection.reply(400, INVALID_REQUEST_ID)
             else:
-                connection.reply(403, _invalid_transition(self.state, "response"))
+                connection.reply(403, invalid_transition(self.state.value, "response"))
             return None
         if request_id != job.request_id:
             connection.reply(400, INVALID_REQUEST_ID)
@@ -462,61 +391,17 @@ class Worker:
 
     def init_error(self, connection: RuntimeApiConnection, body: bytes, error_type: str) -> None:
         if self.state is not State.INIT or self._init_failure is not None:
-            connection.reply(403, _invalid_transition(self.state, "init error"))
+            connection.reply(403, invalid_transition(self.state.value, "init error"))
             return
         kind = error_type or "Runtime.Unknown"
         document = body or error_body(kind, "init failed")
         self._init_failure = InitFailure(kind, document=document)
         connection.reply(202, ACCEPTED)
         elapsed = (time.monotonic() - self._spawned) * 1000
-        self._write(
-            f"INIT_REPORT Init Duration: {elapsed:.2f} ms\tPhase: init\tStatus: error\t"
-            f"Error Type: {kind}"
-        )
-
-    # --- output --------------------------------------------------------------------------------
-
-    def _read_output(self) -> None:
-        """Read what the process wrote, as far as there is something, and log whole lines."""
-        while self._output >= 0:
-            try:
-                data = os.read(self._output, _READ_SIZE)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                return
-            if not data:
-                return
-            *whole, self._partial = (self._partial + data).split(b"\n")
-            for line in whole:
-                self._write(line.decode("utf-8", "replace").removesuffix("\r"))
-            if len(data) < _READ_SIZE:
-                return
+        self._write(lines.init_report_line(elapsed, "error", kind))
 
     def _write(self, line: str) -> None:
         self._logs.write(self._group, line)
-
-
-def _report(
-    request_id: str,
-    duration: float,
-    memory: int,
-    pid: int,
-    init_ms: float | None,
-    status: str | None,
-    error_type: str | None,
-    watch: MemoryWatch | None,
-) -> str:
-    """The REPORT line, made on the log writer's thread: the peak memory is the memory watch's
-    last reading, or read now from ``/proc`` for a worker it does not watch."""
-    peak = watch.peak_mb(pid) if watch is not None else None
-    if error_type == "Runtime.OutOfMemory":
-        used = memory
-    elif peak is not None:
-        used = min(memory, math.ceil(peak))
-    else:
-        used = min(memory, lines.peak_memory_mb(pid)) if pid else 0
-    return lines.report_line(request_id, duration, memory, used, init_ms, status, error_type)
 
 
 def _job_timed_out(pair: tuple[Worker, Job]) -> None:
@@ -526,69 +411,3 @@ def _job_timed_out(pair: tuple[Worker, Job]) -> None:
 def _fail(job: Job, error: InvocationError) -> None:
     if not job.future.done():
         job.future.set_exception(error)
-
-
-def _runtime_error(name: str, body: bytes, error_type: str) -> FunctionError:
-    """The error a runtime posted: its document's type and message, the document kept whole."""
-    document: Any = None
-    with contextlib.suppress(ValueError):
-        document = json.loads(body)
-    if isinstance(document, dict):
-        kind = str(document.get("errorType") or error_type or "Unhandled")
-        message = str(document.get("errorMessage", ""))
-    else:
-        kind, message = error_type or "Unhandled", body.decode("utf-8", "replace")
-    return FunctionError(name, kind, message, payload=body)
-
-
-def _invalid_transition(state: State, call: str) -> bytes:
-    return error_body(
-        "InvalidStateTransition",
-        f"State transition from {state.value} to {call} failed for runtime. "
-        "Error: the call is not allowed in this state",
-    )
-
-
-_SIGNALS = {
-    signal.SIGKILL: "killed",
-    signal.SIGTERM: "terminated",
-    signal.SIGSEGV: "segmentation fault",
-    signal.SIGABRT: "aborted",
-    signal.SIGINT: "interrupt",
-    signal.SIGHUP: "hangup",
-    signal.SIGBUS: "bus error",
-    signal.SIGFPE: "floating point exception",
-}
-
-
-def _exit_reason(returncode: int | None) -> str:
-    """Lambda's words for how a runtime ended (Go's ``ProcessState`` strings)."""
-    if returncode is None:
-        return "Runtime exited without providing a reason"
-    if returncode == 0:
-        return "Runtime exited without providing a reason"
-    if returncode > 0:
-        return f"Runtime exited with error: exit status {returncode}"
-    number = -returncode
-    try:
-        name = _SIGNALS.get(signal.Signals(number), f"signal {number}")
-    except ValueError:
-        name = f"signal {number}"
-    return f"Runtime exited with error: signal: {name}"
-
-
-def _trace_id() -> bytes:
-    """An X-Ray trace header, ``Root=1-{8 hex time}-{24 hex};Parent={16 hex};Sampled=0``."""
-    return b"Root=1-%08x-%024x;Parent=%016x;Sampled=0" % (
-        int(time.time()),
-        getrandbits(96),
-        getrandbits(64),
-    )
-
-
-def _wait_then_call(
-    process: subprocess.Popen[bytes], loop: asyncio.AbstractEventLoop, callback: Callable[[], None]
-) -> None:
-    process.wait()
-    with contextlib.suppress(RuntimeError):  # the loop has closed
-        loop.call_soon_threadsafe(callback)

@@ -14,10 +14,11 @@ import logging
 import os
 import threading
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
-from typing import Any
+from typing import Any, cast
 
 from propylon import __version__
 from propylon.control.context import Call, Output, Params
+from propylon.control.crud import Handler
 from propylon.control.plane import ControlPlane, request_id
 from propylon.control.signatures import SignatureCheck
 from propylon.credentials import load_credentials
@@ -130,7 +131,7 @@ class Propylon:
         """``ResetAuthorizersCache`` checks the stage in the control plane; the cached Lambda
         authorizer results it clears live in the gateway, which the control plane does not
         see. Its handler is wrapped here, where both are built."""
-        check_stage = self.control.handlers["ResetAuthorizersCache"]
+        check_stage = cast(Handler, self.control.handlers["ResetAuthorizersCache"])
         cache = self.gateway.authorizer_cache
 
         def reset(call: Call, params: Params) -> Output | None:

@@ -18,6 +18,8 @@ class ControlPlaneError(PropylonError):
     """An error answered to a control-plane client as ``x-amzn-ErrorType`` plus a message."""
 
     code: ClassVar[str] = "BadRequestException"
+    status: ClassVar[int | None] = None
+    """The HTTP status, for an error the service model does not list (else the model's)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -1,5 +1,11 @@
 """The control-plane door: route, parse, validate, run the handler, serialize.
 
+One door per service model: ``apigatewayv2`` (the handlers of ``control/``) and ``lambda``
+(``functions/lambda_api``), each with its handler table, its validation error and the error
+bodies its clients read (``spec/serialize.py``). A handler is a plain function of the input;
+an ``async`` one (Lambda's Invoke) runs on the event loop, neither a read nor a write of the
+configuration.
+
 Reads (GET) run on the event loop: the store serves them from memory. Writes run one at a time
 on a single worker thread, so a handler's checks and writes are never interleaved with another
 write, and the store's disk writes never block the event loop. A read waits for the writes in
@@ -21,13 +27,15 @@ API does not make the data plane walk every API.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 import logging
 import random
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import cast
 from urllib.parse import parse_qs
 
 from botocore.model import OperationModel
@@ -40,7 +48,7 @@ from propylon.settings import Settings
 from propylon.spec.model import load_service_model
 from propylon.spec.parse import parse_request
 from propylon.spec.router import OperationRouter
-from propylon.spec.serialize import Reply, serialize_error, serialize_output
+from propylon.spec.serialize import OCTETS, Reply, serialize_error, serialize_output
 from propylon.spec.validate import validate_input
 from propylon.store import Key, Store
 
@@ -94,6 +102,9 @@ def _unsupported(operation: str) -> Handler:
     return handler
 
 
+AsyncHandler = Callable[[Call, Params], Awaitable[Output | None]]
+
+
 class ControlPlane:
     def __init__(
         self,
@@ -101,14 +112,26 @@ class ControlPlane:
         store: Store,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         after_write: Callable[[Key | None], None] | None = None,
+        *,
+        service: str = SERVICE,
+        handlers: Mapping[str, Handler | AsyncHandler] | None = None,
+        validation_error: type[ControlPlaneError] = BadRequestException,
+        written: Callable[[Call, Params, Output | None], Key | None] = written_api,
+        payload_type: str = OCTETS,
     ) -> None:
         self.settings = settings
         self._after_write = after_write
         self.store = store
         self.clock = clock
-        self.model = load_service_model(SERVICE)
+        self.service = service
+        self.model = load_service_model(service)
         self.router = OperationRouter(self.model)
-        self.handlers = build_handlers()
+        self.handlers: dict[str, Handler | AsyncHandler] = dict(
+            build_handlers() if handlers is None else handlers
+        )
+        self._validation_error = validation_error
+        self._written = written
+        self._payload_type = payload_type
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="propylon-writer")
         self._writes: set[asyncio.Future[Output | None]] = set()
         self._generation = 0
@@ -147,14 +170,14 @@ class ControlPlane:
     ) -> Reply:
         match = self.router.match(method, raw_path)
         if match is None:
-            return serialize_error(SERVICE, self._no_operation(method, raw_path))
+            return serialize_error(self.service, self._no_operation(method, raw_path))
         operation = match.operation
         try:
             query = parse_qs(query_string, keep_blank_values=True) if query_string else {}
 
             def read_input() -> Params:
                 params = parse_request(operation, match.uri_params, query, headers, body)
-                validate_input(operation.input_shape, params)
+                validate_input(operation.input_shape, params, self._validation_error)
                 return params
 
             # A large body (an OpenAPI import, or hostile input) takes milliseconds to parse
@@ -168,21 +191,24 @@ class ControlPlane:
                 now=self.clock(),
             )
             output = await self._run(operation, call, params)
-            return serialize_output(operation, output)
+            return serialize_output(operation, output, self._payload_type)
         except ControlPlaneError as exc:
-            return serialize_error(SERVICE, exc)
+            return serialize_error(self.service, exc)
         except Exception:
             log.exception("%s failed", operation.name)
             return _INTERNAL
 
     async def _run(self, operation: OperationModel, call: Call, params: Params) -> Output | None:
         handler = self.handlers.get(operation.name) or _unsupported(operation.name)
+        if inspect.iscoroutinefunction(handler):
+            return await handler(call, params)  # type: ignore[no-any-return]
+        sync = cast(Handler, handler)
         if operation.http["method"] == "GET":
             if self._writes:
                 await asyncio.wait(set(self._writes))
-            return handler(call, params)
+            return sync(call, params)
         return await self._write(
-            lambda: handler(call, params), lambda output: written_api(call, params, output)
+            lambda: sync(call, params), lambda output: self._written(call, params, output)
         )
 
     async def _write(

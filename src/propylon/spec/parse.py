@@ -7,6 +7,8 @@ querystring); body values are left as the client sent them and checked by ``vali
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -30,8 +32,11 @@ def parse_request(
     shape = operation.input_shape
     if shape is None:
         return {}
-    document = _json_body(body) if _has_body_members(shape) else {}
+    payload = shape.serialization.get("payload")
+    document = _json_body(body) if not payload and _has_body_members(shape) else {}
     result: Input = {}
+    if payload and body:  # the member is the whole body (Lambda's Invoke Payload)
+        result[payload] = body
     for name, member in shape.members.items():
         location = member.serialization.get("location")
         wire = member.serialization.get("name", name)
@@ -44,7 +49,7 @@ def parse_request(
         elif location == "header":
             if wire.lower() in headers:
                 result[name] = _from_text(member, headers[wire.lower()], wire)
-        elif wire in document:
+        elif name != payload and wire in document:
             result[name] = from_wire(member, document[wire])
     return result
 
@@ -92,6 +97,11 @@ def from_wire(shape: Shape, value: Any) -> Any:
     if shape.type_name == "map" and isinstance(value, dict):
         value_shape: Shape = shape.value
         return {key: from_wire(value_shape, item) for key, item in value.items()}
+    if shape.type_name == "blob" and isinstance(value, str):  # base64 in a JSON body
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRequestException("Could not decode base64 in the request body") from None
     return value
 
 

@@ -19,6 +19,7 @@ from propylon.errors import ControlPlaneError
 from propylon.spec.model import error_statuses
 
 JSON = "application/json"
+OCTETS = "application/octet-stream"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,23 +32,56 @@ class Reply:
     headers: tuple[tuple[str, str], ...] = field(default=())
 
 
-def serialize_output(operation: OperationModel, output: dict[str, Any] | None) -> Reply:
+def serialize_output(
+    operation: OperationModel, output: dict[str, Any] | None, payload_type: str = OCTETS
+) -> Reply:
+    """The answer for ``output``: members located in headers become headers, one located in
+    the status code sets it, a ``payload`` member is the raw body (of ``payload_type``), the
+    rest the JSON body."""
     status = int(operation.http.get("responseCode", 200))
     shape = operation.output_shape
     if shape is None or output is None:
         return Reply(status, b"")
+    headers: list[tuple[str, str]] = []
+    members: dict[str, Shape] = shape.members
+    located = [(name, m) for name, m in members.items() if "location" in m.serialization]
+    if located:
+        output = dict(output)
+        for name, member in located:
+            value = output.pop(name, None)
+            if value is None:
+                continue
+            if member.serialization["location"] == "statusCode":
+                status = int(value)
+            elif member.serialization["location"] == "header":
+                headers.append((member.serialization.get("name", name), str(value)))
     payload = shape.serialization.get("payload")
     if payload:
         raw = output.get(payload, b"")
         body = raw.encode() if isinstance(raw, str) else bytes(raw)
-        return Reply(status, body, "application/octet-stream")
+        return Reply(status, body, payload_type, tuple(headers))
     document = to_wire(shape, output)
-    return Reply(status, _ENCODER.encode(document).encode())
+    return Reply(status, _ENCODER.encode(document).encode(), headers=tuple(headers))
+
+
+def _message_body(error: ControlPlaneError, status: int) -> dict[str, str]:
+    return {"message": error.message}
+
+
+def _lambda_body(error: ControlPlaneError, status: int) -> dict[str, str]:
+    return {"Type": "Service" if status >= 500 else "User", "Message": error.message}
+
+
+_ERROR_BODIES: dict[str, Callable[[ControlPlaneError, int], dict[str, str]]] = {
+    "lambda": _lambda_body,
+}
+"""Error bodies by service: API Gateway writes ``{"message"}``, Lambda ``{"Type", "Message"}``."""
 
 
 def serialize_error(service_name: str, error: ControlPlaneError) -> Reply:
-    status = error_statuses(service_name).get(error.code, 400)
-    body = json.dumps({"message": error.message}).encode()
+    status = error_statuses(service_name).get(error.code, error.status or 400)
+    document = _ERROR_BODIES.get(service_name, _message_body)(error, status)
+    body = json.dumps(document).encode()
     return Reply(status, body, headers=(("x-amzn-ErrorType", error.code),))
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.model import Shape
 
-from propylon.errors import BadRequestException
+from propylon.errors import BadRequestException, ControlPlaneError
 
 _MAX_REPORTED = 10
 _MAX_DESCRIBED = 64
@@ -29,8 +29,14 @@ _SHORT.maxstring = _MAX_DESCRIBED
 _SHORT.maxother = _MAX_DESCRIBED
 
 
-def validate_input(shape: Shape | None, value: dict[str, Any]) -> None:
-    """Raise ``BadRequestException`` listing what in ``value`` breaks ``shape``'s rules."""
+def validate_input(
+    shape: Shape | None,
+    value: dict[str, Any],
+    error: type[ControlPlaneError] = BadRequestException,
+) -> None:
+    """Raise ``error`` (the service's validation error: ``BadRequestException`` for API
+    Gateway, ``ValidationException`` for Lambda) listing what in ``value`` breaks ``shape``'s
+    rules."""
     if shape is None:
         return
     errors = _Errors()
@@ -38,7 +44,7 @@ def validate_input(shape: Shape | None, value: dict[str, Any]) -> None:
     if errors.count:
         noun = "error" if errors.count == 1 else "errors"
         shown = "; ".join(errors.shown)
-        raise BadRequestException(f"{errors.count} validation {noun} detected: {shown}")
+        raise error(f"{errors.count} validation {noun} detected: {shown}")
 
 
 class _Errors:
@@ -195,6 +201,13 @@ def _check_map(shape: Shape, value: Any, path: str, errors: _Errors) -> None:
             _check(value_shape, item, f"{path}.{key}", errors)
 
 
+def _check_blob(shape: Shape, value: Any, path: str, errors: _Errors) -> None:
+    if isinstance(value, bytes | bytearray):  # decoded from base64, or a raw payload
+        _check_length(shape, value, len(value), path, errors, "length")
+    else:
+        _check_string(shape, value, path, errors)
+
+
 def _check_timestamp(shape: Shape, value: Any, path: str, errors: _Errors) -> None:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         errors.add(path, value, "Member must be a timestamp")
@@ -203,7 +216,7 @@ def _check_timestamp(shape: Shape, value: Any, path: str, errors: _Errors) -> No
 _CHECKERS = {
     "structure": _check_structure,
     "string": _check_string,
-    "blob": _check_string,
+    "blob": _check_blob,
     "integer": _check_integer,
     "long": _check_integer,
     "double": _check_double,

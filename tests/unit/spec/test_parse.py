@@ -171,3 +171,19 @@ def test_deeply_nested_json_is_a_bad_request() -> None:
 def test_non_json_number_constants_are_a_bad_request(constant: bytes) -> None:
     with pytest.raises(BadRequestException, match="not a valid JSON value"):
         parse("CreateIntegration", body=b'{"timeoutInMillis":' + constant + b"}")
+
+
+def test_a_payload_member_is_the_raw_body_and_blobs_in_json_are_base64() -> None:
+    from propylon.spec.model import load_service_model
+
+    model = load_service_model("lambda")
+    invoke = model.operation_model("Invoke")
+    params = parse_request(
+        invoke, {"FunctionName": "f"}, {}, {"x-amz-invocation-type": "Event"}, b'{"a": 1}'
+    )
+    assert params == {"FunctionName": "f", "InvocationType": "Event", "Payload": b'{"a": 1}'}
+    create = model.operation_model("CreateFunction")
+    body = b'{"FunctionName": "f", "Code": {"ZipFile": "UEsDBA=="}}'
+    assert parse_request(create, {}, {}, {}, body)["Code"] == {"ZipFile": b"PK\x03\x04"}
+    with pytest.raises(BadRequestException, match="base64"):
+        parse_request(create, {}, {}, {}, b'{"Code": {"ZipFile": "not base64!"}}')

@@ -137,3 +137,59 @@ def test_error_code_unknown_to_the_model_answers_400() -> None:
         code = "TeapotException"
 
     assert serialize_error("apigatewayv2", Teapot("short and stout")).status == 400
+
+
+LAMBDA = load_service_model("lambda")
+
+
+def test_header_and_status_code_members_leave_the_body() -> None:
+    reply = serialize_output(
+        LAMBDA.operation_model("Invoke"),
+        {
+            "StatusCode": 200,
+            "FunctionError": "Unhandled",
+            "ExecutedVersion": "$LATEST",
+            "Payload": b'{"errorMessage":"boom"}',
+        },
+        "application/json",
+    )
+    assert reply.status == 200
+    assert reply.body == b'{"errorMessage":"boom"}'
+    assert reply.content_type == "application/json"
+    assert dict(reply.headers) == {
+        "X-Amz-Function-Error": "Unhandled",
+        "X-Amz-Executed-Version": "$LATEST",
+    }
+
+
+def test_a_status_code_member_sets_the_status() -> None:
+    reply = serialize_output(LAMBDA.operation_model("Invoke"), {"StatusCode": 202})
+    assert (reply.status, reply.body) == (202, b"")
+
+
+def test_lambda_errors_are_type_and_message() -> None:
+    class ResourceNotFoundException(ControlPlaneError):
+        code = "ResourceNotFoundException"
+
+    class ServiceException(ControlPlaneError):
+        code = "ServiceException"
+
+    missing = serialize_error("lambda", ResourceNotFoundException("Function not found: x"))
+    assert missing.status == 404
+    assert json.loads(missing.body) == {"Type": "User", "Message": "Function not found: x"}
+    assert dict(missing.headers) == {"x-amzn-ErrorType": "ResourceNotFoundException"}
+    broken = serialize_error("lambda", ServiceException("oops"))
+    assert (broken.status, json.loads(broken.body)["Type"]) == (500, "Service")
+
+
+def test_an_error_the_model_does_not_list_keeps_its_own_status() -> None:
+    class ValidationException(ControlPlaneError):
+        code = "ValidationException"
+        status = 400
+
+    class Unlisted(ControlPlaneError):
+        code = "RequestEntityTooLargeException"
+        status = 413
+
+    assert serialize_error("lambda", ValidationException("v")).status == 400
+    assert serialize_error("lambda", Unlisted("big")).status == 413

@@ -1,6 +1,7 @@
 """The ASGI application: one port, several doors.
 
-- ``/_propylon/...``: admin (health, reset);
+- ``/_propylon/...``: admin (health, reset, the code of the Lambda API's functions);
+- paths starting with a Lambda API date (``/2015-03-31/functions`` ...): the Lambda API;
 - ``{apiId}.execute-api.*`` hosts and ``/_aws/execute-api/...`` paths: the execute-api door,
   where the deployed HTTP APIs are served (``propylon.execute``);
 - everything else: the ``apigatewayv2`` control plane.
@@ -8,12 +9,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import logging
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from pathlib import Path
 from typing import Any, cast
 
 from propylon import __version__
@@ -31,6 +36,8 @@ from propylon.execute.door import serve_execute_api
 from propylon.execute.http_proxy import HttpProxy
 from propylon.execute.logs import LogWriter
 from propylon.functions import INVOKER_KINDS, FunctionRegistry, WorkerKind
+from propylon.functions.lambda_api import LambdaApi, is_lambda_path
+from propylon.functions.lambda_api.code import CodeStore
 from propylon.functions.reload import CodeWatcher
 from propylon.settings import Settings
 from propylon.spec.serialize import Reply
@@ -49,6 +56,7 @@ log = logging.getLogger("propylon")
 
 MAX_CONTROL_BODY = 10 * 1024 * 1024
 _ADMIN_PREFIX = "/_propylon/"
+_CODE_PREFIX = "/_propylon/lambda/code/"
 _TOO_LARGE = Reply(
     413,
     b'{"message":"Request body too large"}',
@@ -114,6 +122,10 @@ class Propylon:
             kinds={**INVOKER_KINDS, "worker": workers},
         )
         self.functions = functions
+        self._code_root = settings.state_dir / "functions"
+        if settings.in_memory:  # nothing of the state is kept: neither is the code
+            self._code_root = Path(tempfile.mkdtemp(prefix="propylon-functions-"))
+        self.lambda_api = LambdaApi(settings, store, functions, CodeStore(self._code_root))
         self.watcher = (
             CodeWatcher(settings.functions, functions.retire) if settings.reload else None
         )
@@ -181,7 +193,8 @@ class Propylon:
             body,
         )
         refused = self.signatures and self.signatures.refusal(*request)
-        reply = refused or await self.control.handle(*request)
+        plane = self.lambda_api.plane if is_lambda_path(path) else self.control
+        reply = refused or await plane.handle(*request)
         await send_reply(send, reply, (b"x-amzn-RequestId", request_id().encode()))
 
     async def _admin(self, method: str, path: str) -> Reply:
@@ -196,8 +209,24 @@ class Propylon:
             return Reply(200, json.dumps(document).encode())
         if path == "/_propylon/reset" and method == "POST":
             await self.control.reset()
+            self.lambda_api.functions.forget_all()
             return Reply(200, b'{"status":"reset"}')
+        if path.startswith(_CODE_PREFIX) and method == "GET":
+            return await self._function_code(path[len(_CODE_PREFIX) :])
         return Reply(404, b'{"message":"Not Found"}')
+
+    async def _function_code(self, rest: str) -> Reply:
+        """The zip of a Lambda API function (``GetFunction``'s ``Code.Location``)."""
+        parts = rest.split("/")
+        if len(parts) != 3 or any(part in ("", ".", "..") for part in parts):
+            return Reply(404, b'{"message":"Not Found"}')
+        region, name, file = parts
+        path = self._code_root / self.settings.account_id / region / name / file
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except OSError:
+            return Reply(404, b'{"message":"Not Found"}')
+        return Reply(200, data, "application/zip")
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -219,11 +248,14 @@ class Propylon:
                 await send({"type": "lifespan.startup.complete"})
                 threading.Thread(target=_preload, name="propylon-preload", daemon=True).start()
             elif message["type"] == "lifespan.shutdown":
+                await self.lambda_api.aclose()
                 self.control.close()
                 if self.watcher is not None:
                     await self.watcher.aclose()
                 await self.gateway.aclose()
                 self.function_logs.close()
+                if self.settings.in_memory:
+                    shutil.rmtree(self._code_root, ignore_errors=True)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

@@ -56,7 +56,7 @@ class WorkerKind:
         self._start_grace = start_grace
         self._debug_function = debug_function
         self._debug_port = debug_port
-        self._launches: dict[str, Launch] = {}
+        self._launches: dict[FunctionSpec, Launch] = {}
         self._memory = MemoryWatch()
 
     def check_specs(self, specs: Sequence[FunctionSpec]) -> None:
@@ -64,7 +64,7 @@ class WorkerKind:
         the function when it cannot run here, one warning per function served by another
         version than its runtime's."""
         for spec in specs:
-            self._launches[spec.name] = self._plan(spec)
+            self._launches[spec] = self._plan(spec)
 
     def _plan(self, spec: FunctionSpec) -> Launch:
         try:
@@ -73,7 +73,7 @@ class WorkerKind:
             launch = plan_launch(
                 spec,
                 interpreter,
-                region=self._region,
+                region=spec.region or self._region,
                 host_environ=self._host_environ,
                 debug_port=debug,
             )
@@ -84,7 +84,7 @@ class WorkerKind:
         return launch
 
     def __call__(self, spec: FunctionSpec, invoked_function_arn: str) -> WorkerPool:
-        launch = self._launches.get(spec.name) or self._plan(spec)
+        launch = self._launches.get(spec) or self._plan(spec)
         return WorkerPool(
             spec,
             invoked_function_arn,
@@ -98,7 +98,13 @@ class WorkerKind:
 
 
 class FunctionRegistry:
-    """The local functions of one gateway, and the invokers that run them."""
+    """The local functions of one gateway, and the invokers that run them.
+
+    Functions named in the configuration are fixed and answer to their name in any region;
+    functions defined while serving (the Lambda API's) live in a region, and are replaced or
+    removed as their definition changes: the invoker of a replaced definition is retired (its
+    idle workers stop, the busy ones once they finish) and the next invocation starts anew.
+    """
 
     def __init__(
         self,
@@ -113,48 +119,91 @@ class FunctionRegistry:
         for spec in specs:
             if spec.name in self._specs:
                 raise ValueError(f"function {spec.name!r} is defined more than once")
-            if spec.invoker not in kinds:
-                known = ", ".join(sorted(kinds))
-                raise ValueError(f"unknown invoker kind {spec.invoker!r} (known: {known})")
+            self._check_kind(spec)
             self._specs[spec.name] = spec
         for kind, factory in kinds.items():
             factory.check_specs([spec for spec in self._specs.values() if spec.invoker == kind])
+        self._defined: dict[tuple[str, str], FunctionSpec] = {}  # (region, name): the API's
         self._region = region
         self._account_id = account_id
-        self._invokers: dict[str, Invoker] = {}
+        self._invokers: dict[tuple[str, str], Invoker] = {}  # ("", name) for configured ones
         self._by_uri: dict[str, Invoker] = {}  # URIs already resolved: no parsing per request
+
+    def _check_kind(self, spec: FunctionSpec) -> None:
+        if spec.invoker not in self._kinds:
+            known = ", ".join(sorted(self._kinds))
+            raise ValueError(f"unknown invoker kind {spec.invoker!r} (known: {known})")
 
     @property
     def names(self) -> list[str]:
-        return sorted(self._specs)
+        return sorted({*self._specs, *(name for _, name in self._defined)})
 
     def spec(self, name: str) -> FunctionSpec | None:
         return self._specs.get(name)
 
+    def configured(self, name: str) -> bool:
+        """Whether ``name`` is a function of the configuration (not the Lambda API's)."""
+        return name in self._specs
+
+    def define(self, region: str, spec: FunctionSpec) -> None:
+        """Add or replace a function of ``region``; FunctionConfigError when it cannot run
+        here (no interpreter for its runtime), ValueError for an unknown invoker kind."""
+        self._check_kind(spec)
+        self._kinds[spec.invoker].check_specs([spec])
+        self._forget((region, spec.name))
+        self._defined[(region, spec.name)] = spec
+
+    def undefine(self, region: str, name: str) -> None:
+        """Remove a function of ``region`` (its workers end once idle)."""
+        self._forget((region, name))
+        self._defined.pop((region, name), None)
+
+    def undefine_all(self) -> None:
+        """Remove every function defined while serving."""
+        for region, name in list(self._defined):
+            self.undefine(region, name)
+
+    def _forget(self, key: tuple[str, str]) -> None:
+        invoker = self._invokers.pop(key, None)
+        self._by_uri.clear()
+        if isinstance(invoker, WorkerPool):
+            invoker.retire()
+
     def __contains__(self, uri: object) -> bool:
-        ref = parse_function_uri(uri) if isinstance(uri, str) else None
-        return ref is not None and ref.name in self._specs
+        return isinstance(uri, str) and self._find(uri) is not None
+
+    def _find(self, uri: str) -> tuple[tuple[str, str], FunctionSpec, str] | None:
+        """The invoker key, spec and region of the function a URI names."""
+        ref = parse_function_uri(uri)
+        if ref is None:
+            return None
+        spec = self._specs.get(ref.name)
+        if spec is not None:
+            return ("", ref.name), spec, self._region
+        region = ref.arn.split(":")[3] if ref.arn else self._region
+        spec = self._defined.get((region, ref.name))
+        return None if spec is None else ((region, ref.name), spec, region)
 
     def resolve(self, uri: str) -> Invoker:
         """The invoker for the function a URI names; FunctionNotFound if there is none."""
         known = self._by_uri.get(uri)
         if known is not None:
             return known
-        ref = parse_function_uri(uri)
-        spec = None if ref is None else self._specs.get(ref.name)
-        if spec is None:
+        found = self._find(uri)
+        if found is None:
             raise FunctionNotFound(uri, self.names)
-        invoker = self._invokers.get(spec.name)
+        key, spec, region = found
+        invoker = self._invokers.get(key)
         if invoker is None:
-            arn = function_arn(self._region, self._account_id, spec.name)
-            invoker = self._invokers[spec.name] = self._kinds[spec.invoker](spec, arn)
+            arn = function_arn(region, self._account_id, spec.name)
+            invoker = self._invokers[key] = self._kinds[spec.invoker](spec, arn)
         self._by_uri[uri] = invoker
         return invoker
 
     def retire(self, names: Iterable[str]) -> None:
         """The code of these functions changed: their workers make way for fresh ones."""
         for name in names:
-            invoker = self._invokers.get(name)
+            invoker = self._invokers.get(("", name))
             if isinstance(invoker, WorkerPool):
                 invoker.retire()
 

@@ -101,6 +101,9 @@ class FunctionSpec:
     layers: tuple[Path, ...] = ()
     reserved_concurrency: int | None = None
     invoker: str = "worker"
+    region: str | None = None
+    """The region of a function created through the Lambda API (its ``AWS_REGION``); None for
+    one of the configuration, which runs in the gateway's."""
 
     def __post_init__(self) -> None:
         check_name(self.name)

@@ -80,7 +80,9 @@ _ERROR_BODIES: dict[str, Callable[[ControlPlaneError, int], dict[str, str]]] = {
 
 def serialize_error(service_name: str, error: ControlPlaneError) -> Reply:
     status = error_statuses(service_name).get(error.code, error.status or 400)
-    document = _ERROR_BODIES.get(service_name, _message_body)(error, status)
+    document = getattr(error, "document", None) or _ERROR_BODIES.get(service_name, _message_body)(
+        error, status
+    )
     body = json.dumps(document).encode()
     return Reply(status, body, headers=(("x-amzn-ErrorType", error.code),))
 

@@ -1,0 +1,409 @@
+"""Functions through the Lambda API: CreateFunction, GetFunction, GetFunctionConfiguration,
+ListFunctions, UpdateFunctionCode, UpdateFunctionConfiguration, DeleteFunction.
+
+A function is a record in the store, at ``(account, region, "functions", name)``: its
+``FunctionConfiguration`` as Lambda answers it, its tags, and where its unpacked code is
+(``code.py``). The record is the truth; the function registry holds a ``FunctionSpec`` built
+from it (``spec_of``), so the data plane and ``Invoke`` run it in workers like any configured
+function, and ``LambdaFunctions.load`` rebuilds the specs from the store at start-up.
+
+Lambda creates a function ``Pending`` and updates it ``InProgress``; here the work is done
+before the call returns, so a function is ``Active`` and ``Successful`` at once (reference
+2.8), and an update retires the workers of the previous code or configuration: an invocation
+in flight finishes on them, the next one starts on the new.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from propylon.control.context import Call, Output, Params
+from propylon.functions.errors import FunctionConfigError
+from propylon.functions.lambda_api.code import CodeStore, Package
+from propylon.functions.lambda_api.errors import (
+    InvalidParameterValueException,
+    PreconditionFailedException,
+    ResourceConflictException,
+    ValidationException,
+    function_not_found,
+)
+from propylon.functions.logs import log_group
+from propylon.functions.registry import FunctionRegistry
+from propylon.functions.runtimes import RUNTIMES
+from propylon.functions.spec import MAX_TIMEOUT, MEMORY_RANGE, RESERVED_VARIABLES, FunctionSpec
+from propylon.store import Key, Record, Store
+
+Handler = Callable[[Call, Params], Output | None]
+
+KIND = "functions"
+PAGE = 50
+"""ListFunctions answers at most 50 functions a page, whatever MaxItems asks."""
+MAX_ENVIRONMENT = 4096
+_NAME = re.compile(r"[a-zA-Z0-9-_]{1,64}")
+_ARN_NAME = re.compile(
+    r"(?:arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]+):)?(?:(?P<account>\d{12}):)?"
+    r"(?:function:)?(?P<name>[a-zA-Z0-9-_]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?"
+)
+_DEPRECATED = re.compile(r"python2\.7|python3\.[67]|nodejs(\d|1[024])(\.\d+|\.x)?|nodejs4\.3-edge")
+_MUTABLE = (
+    "Role",
+    "Handler",
+    "Description",
+    "Timeout",
+    "MemorySize",
+    "Environment",
+    "Runtime",
+    "TracingConfig",
+    "EphemeralStorage",
+    "LoggingConfig",
+)
+
+
+def function_arn(call: Call, name: str) -> str:
+    return f"arn:aws:lambda:{call.region}:{call.account}:function:{name}"
+
+
+def last_modified(moment: datetime) -> str:
+    """``2023-11-29T02:27:20.703+0000``, Lambda's form."""
+    moment = moment.astimezone(UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}+0000"
+
+
+def name_and_qualifier(call: Call, text: str) -> tuple[str, str | None]:
+    """The function a ``FunctionName`` names (a name, a partial or a full ARN) and its
+    qualifier; not found for an ARN of another region or account."""
+    match = _ARN_NAME.fullmatch(text)
+    if match is None:
+        raise ValidationException(
+            f"1 validation error detected: Value '{text}' at 'functionName' failed to satisfy "
+            "constraint: Member must satisfy regular expression pattern: "
+            "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?"
+            "(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
+        )
+    name = match["name"]
+    region, account = match["region"], match["account"]
+    if (region and region != call.region) or (account and account != call.account):
+        raise function_not_found(text)
+    return name, match["qualifier"]
+
+
+class LambdaFunctions:
+    """The Lambda API's functions: their records, their code, their place in the registry."""
+
+    def __init__(self, registry: FunctionRegistry, code: CodeStore) -> None:
+        self.registry = registry
+        self.code = code
+
+    # --- the store and the registry ------------------------------------------------------------
+
+    def load(self, store: Store) -> None:
+        """Define every stored function in the registry (at start-up)."""
+        for parent in store.parents(KIND):
+            for record in store.children(parent, KIND):
+                try:
+                    self.registry.define(parent[1], spec_of(record, parent[1]))
+                except (FunctionConfigError, ValueError) as exc:
+                    name = record["Configuration"]["FunctionName"]
+                    raise FunctionConfigError(f"function {name!r} (Lambda API): {exc}") from None
+
+    def forget_all(self) -> None:
+        """The store was wiped (``/_propylon/reset``): no function of the API remains."""
+        self.registry.undefine_all()
+        self.code.clear()
+
+    def record(self, call: Call, name: str) -> Record:
+        record = call.store.get(_key(call, name))
+        if record is None:
+            raise function_not_found(function_arn(call, name))
+        return record
+
+    def find(self, call: Call, text: str) -> Record:
+        """The record of the function ``text`` names; qualifiers other than ``$LATEST`` name
+        published versions, which do not exist yet."""
+        name, qualifier = name_and_qualifier(call, text)
+        record = self.record(call, name)
+        if qualifier not in (None, "$LATEST"):
+            raise function_not_found(f"{function_arn(call, name)}:{qualifier}")
+        return record
+
+    def _save(self, call: Call, record: Record) -> None:
+        """Put ``record`` in the registry (refused as Lambda refuses a runtime it cannot run)
+        and then in the store."""
+        name = record["Configuration"]["FunctionName"]
+        try:
+            self.registry.define(call.region, spec_of(record, call.region))
+        except (FunctionConfigError, ValueError) as exc:
+            raise InvalidParameterValueException(str(exc)) from None
+        call.store.put(_key(call, name), record)
+
+    # --- handlers ------------------------------------------------------------------------------
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "CreateFunction": self.create,
+            "GetFunction": self.get,
+            "GetFunctionConfiguration": self.get_configuration,
+            "ListFunctions": self.list,
+            "UpdateFunctionCode": self.update_code,
+            "UpdateFunctionConfiguration": self.update_configuration,
+            "DeleteFunction": self.delete,
+        }
+
+    def create(self, call: Call, params: Params) -> Output:
+        name, _ = name_and_qualifier(call, params["FunctionName"])
+        if not _NAME.fullmatch(name):
+            raise ValidationException(f"Function name {name!r} is not valid")
+        if call.store.get(_key(call, name)) is not None or self.registry.configured(name):
+            raise ResourceConflictException(f"Function already exist: {name}")
+        _check_package_type(params)
+        if not params.get("Runtime") or not params.get("Handler"):
+            raise InvalidParameterValueException(
+                "Runtime and Handler are mandatory parameters for functions created with "
+                "deployment packages."
+            )
+        configuration = _configuration(call, name, params)
+        package = self.code.unpack(call.account, call.region, name, _zip_of(params["Code"]))
+        record = _with_code({"Configuration": configuration}, package)
+        if params.get("Tags"):
+            record["Tags"] = dict(params["Tags"])
+        try:
+            self._save(call, record)
+        except Exception:
+            self.code.remove(call.account, call.region, name)
+            raise
+        return _public(record["Configuration"])
+
+    def get(self, call: Call, params: Params) -> Output:
+        record = self.find(call, params["FunctionName"])
+        configuration = record["Configuration"]
+        name = configuration["FunctionName"]
+        location = (
+            f"http://{call.settings.host}:{call.settings.port}/_propylon/lambda/code/"
+            f"{call.region}/{name}/{record['CodeDigest']}.zip"
+        )
+        output: Output = {
+            "Configuration": _public(configuration),
+            "Code": {"RepositoryType": "S3", "Location": location},
+        }
+        if record.get("Tags"):
+            output["Tags"] = dict(record["Tags"])
+        return output
+
+    def get_configuration(self, call: Call, params: Params) -> Output:
+        return _public(self.find(call, params["FunctionName"])["Configuration"])
+
+    def list(self, call: Call, params: Params) -> Output:
+        records = call.store.children(call.scope, KIND)
+        start = 0
+        if params.get("Marker"):
+            try:
+                start = int(params["Marker"])
+            except ValueError:
+                raise InvalidParameterValueException("Invalid marker") from None
+        size = min(PAGE, params.get("MaxItems") or PAGE)
+        page = records[start : start + size]
+        output: Output = {"Functions": [_public(r["Configuration"]) for r in page]}
+        if start + size < len(records):
+            output["NextMarker"] = str(start + size)
+        return output
+
+    def update_code(self, call: Call, params: Params) -> Output:
+        record = self.find(call, params["FunctionName"])
+        _check_revision(record, params)
+        if params.get("ImageUri") or params.get("S3Bucket") or "ZipFile" not in params:
+            raise InvalidParameterValueException(
+                "Propylon takes function code as ZipFile only (no S3 bucket, no image)"
+            )
+        configuration = record["Configuration"]
+        name = configuration["FunctionName"]
+        package = self.code.unpack(call.account, call.region, name, params["ZipFile"])
+        if params.get("DryRun"):
+            return _public(configuration)
+        updated = _with_code({**record, "Configuration": _touched(call, configuration)}, package)
+        self._save(call, updated)
+        self.code.remove(call.account, call.region, name, keep=package.directory)
+        return _public(updated["Configuration"])
+
+    def update_configuration(self, call: Call, params: Params) -> Output:
+        record = self.find(call, params["FunctionName"])
+        _check_revision(record, params)
+        configuration = record["Configuration"]
+        merged = {key: value for key, value in configuration.items()}
+        changes = {key: params[key] for key in _MUTABLE if key in params}
+        merged.update(_configuration(call, configuration["FunctionName"], {**merged, **changes}))
+        for key in ("CodeSha256", "CodeSize"):
+            merged[key] = configuration[key]
+        if not (params.get("Environment") or {}).get("Variables") and "Environment" in params:
+            merged.pop("Environment", None)
+        updated = {**record, "Configuration": _touched(call, merged)}
+        self._save(call, updated)
+        return _public(updated["Configuration"])
+
+    def delete(self, call: Call, params: Params) -> None:
+        name, qualifier = name_and_qualifier(call, params["FunctionName"])
+        if params.get("Qualifier") or qualifier not in (None, "$LATEST"):
+            version = params.get("Qualifier") or qualifier
+            if version != "$LATEST":
+                raise function_not_found(f"{function_arn(call, name)}:{version}")
+        self.record(call, name)
+        call.store.delete(_key(call, name))
+        self.registry.undefine(call.region, name)
+        self.code.remove(call.account, call.region, name)
+
+
+def spec_of(record: Record, region: str) -> FunctionSpec:
+    """The registry's spec for a stored function."""
+    configuration = record["Configuration"]
+    try:
+        return FunctionSpec(
+            name=configuration["FunctionName"],
+            handler=configuration["Handler"],
+            code=Path(record["CodeDirectory"]),
+            environment=(configuration.get("Environment") or {}).get("Variables") or {},
+            timeout=float(configuration["Timeout"]),
+            memory=int(configuration["MemorySize"]),
+            runtime=configuration["Runtime"],
+            region=region,
+        )
+    except ValueError as exc:
+        raise InvalidParameterValueException(str(exc)) from None
+
+
+def _key(call: Call, name: str) -> Key:
+    return call.scope + (KIND, name)
+
+
+def _public(configuration: Record) -> Output:
+    return dict(configuration)
+
+
+def _with_code(record: Record, package: Package) -> Record:
+    configuration = dict(record["Configuration"])
+    configuration["CodeSha256"] = package.sha256
+    configuration["CodeSize"] = package.size
+    return {
+        **record,
+        "Configuration": configuration,
+        "CodeDirectory": str(package.directory),
+        "CodeDigest": package.directory.name,
+    }
+
+
+def _touched(call: Call, configuration: Record) -> Record:
+    return {
+        **configuration,
+        "LastModified": last_modified(call.now),
+        "RevisionId": str(uuid.uuid4()),
+        "LastUpdateStatus": "Successful",
+    }
+
+
+def _check_revision(record: Record, params: Params) -> None:
+    revision = params.get("RevisionId")
+    if revision is not None and revision != record["Configuration"]["RevisionId"]:
+        raise PreconditionFailedException(
+            "The Revision Id provided does not match the latest Revision Id. Call the "
+            "GetFunction/GetAlias API to retrieve the latest Revision Id"
+        )
+
+
+def _check_package_type(params: Params) -> None:
+    code = params.get("Code") or {}
+    if params.get("PackageType") == "Image" or code.get("ImageUri"):
+        raise InvalidParameterValueException(
+            "Propylon runs .zip deployment packages only (PackageType Zip, Code.ZipFile)"
+        )
+    if "ZipFile" not in code:
+        raise InvalidParameterValueException(
+            "Propylon takes function code as Code.ZipFile (no S3 bucket, no image)"
+        )
+
+
+def _zip_of(code: dict[str, Any]) -> bytes:
+    data = code["ZipFile"]
+    return data if isinstance(data, bytes) else bytes(data)
+
+
+def _configuration(call: Call, name: str, params: Params) -> Record:
+    """A ``FunctionConfiguration`` from CreateFunction's (or a merged update's) members, with
+    Lambda's defaults and checks."""
+    runtime = params["Runtime"]
+    if _DEPRECATED.fullmatch(runtime):
+        raise InvalidParameterValueException(
+            f"The runtime parameter of {runtime} is no longer supported for creating or "
+            "updating AWS Lambda functions. We recommend you use a supported runtime while "
+            "creating or updating functions."
+        )
+    if runtime not in RUNTIMES:
+        raise InvalidParameterValueException(
+            f"The runtime parameter of {runtime} is not supported by Propylon, which runs "
+            "Python, Node.js and OS-only (provided) runtimes."
+        )
+    timeout = params.get("Timeout", 3)
+    memory = params.get("MemorySize", 128)
+    if timeout > MAX_TIMEOUT:
+        raise _over("timeout", timeout, int(MAX_TIMEOUT))
+    if memory > MEMORY_RANGE[1]:
+        raise _over("memorySize", memory, MEMORY_RANGE[1])
+    variables = (params.get("Environment") or {}).get("Variables") or {}
+    _check_environment(variables)
+    configuration: Record = {
+        "FunctionName": name,
+        "FunctionArn": function_arn(call, name),
+        "Runtime": runtime,
+        "Role": params["Role"],
+        "Handler": params["Handler"],
+        "CodeSize": 0,
+        "Description": params.get("Description", ""),
+        "Timeout": timeout,
+        "MemorySize": memory,
+        "LastModified": last_modified(call.now),
+        "CodeSha256": "",
+        "Version": "$LATEST",
+        "TracingConfig": {"Mode": (params.get("TracingConfig") or {}).get("Mode", "PassThrough")},
+        "RevisionId": str(uuid.uuid4()),
+        "State": "Active",
+        "LastUpdateStatus": "Successful",
+        "PackageType": "Zip",
+        "Architectures": list(params.get("Architectures") or ["x86_64"]),
+        "EphemeralStorage": {"Size": (params.get("EphemeralStorage") or {}).get("Size", 512)},
+        "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
+        "LoggingConfig": {
+            "LogFormat": (params.get("LoggingConfig") or {}).get("LogFormat", "Text"),
+            "LogGroup": (params.get("LoggingConfig") or {}).get("LogGroup", log_group(name)),
+        },
+    }
+    if variables:
+        configuration["Environment"] = {"Variables": dict(variables)}
+    return configuration
+
+
+def _over(member: str, value: int, high: int) -> ValidationException:
+    return ValidationException(
+        f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy "
+        f"constraint: Member must have value less than or equal to {high}"
+    )
+
+
+def _check_environment(variables: dict[str, str]) -> None:
+    reserved = [key for key in variables if key in RESERVED_VARIABLES]
+    if reserved:
+        raise InvalidParameterValueException(
+            "Lambda was unable to configure your environment variables because the "
+            "environment variables you have provided contains reserved keys that are currently "
+            f"not supported for modification. Reserved keys used in this request: "
+            f"{', '.join(reserved)}"
+        )
+    measured = json.dumps(variables, separators=(",", ":"))
+    if len(measured.encode()) > MAX_ENVIRONMENT:
+        raise InvalidParameterValueException(
+            "Lambda was unable to configure your environment variables because the "
+            "environment variables you have provided exceeded the 4KB limit. "
+            f"String measured: {measured}"
+        )

@@ -351,3 +351,36 @@ def test_the_aws_cli_creates_and_invokes(tmp_path: Path, served: str) -> None:
     assert called.returncode == 0, called.stderr
     assert json.loads(called.stdout)["StatusCode"] == 200
     assert json.loads(out.read_text()) == {"got": 42}
+
+
+def test_log_type_tail_gives_the_invocations_own_log(client: Any) -> None:
+    create(
+        client,
+        Code={
+            "ZipFile": zip_of(
+                {"app.py": "def handler(e, c):\n    print('said', e['n'])\n    return e['n']\n"}
+            )
+        },
+    )
+    answer = client.invoke(FunctionName="orders", Payload=b'{"n": 7}', LogType="Tail")
+    tail = base64.b64decode(answer["LogResult"]).decode()
+    request = tail.split("START RequestId: ", 1)[1].split(" ", 1)[0]
+    assert (
+        f"Version: $LATEST\nsaid 7\nEND RequestId: {request}\nREPORT RequestId: {request}\t" in tail
+    )
+    assert "Billed Duration" in tail
+    failed = client.invoke(FunctionName="orders", Payload=b"{}", LogType="Tail")
+    assert failed["FunctionError"] == "Unhandled"
+    assert "[ERROR] KeyError: 'n'" in base64.b64decode(failed["LogResult"]).decode()
+
+
+def test_tags_of_a_function(client: Any) -> None:
+    arn = create(client, Tags={"team": "orders"})["FunctionArn"]
+    assert client.list_tags(Resource=arn)["Tags"] == {"team": "orders"}
+    client.tag_resource(Resource=arn, Tags={"stage": "dev"})
+    client.untag_resource(Resource=arn, TagKeys=["team"])
+    assert client.list_tags(Resource=arn)["Tags"] == {"stage": "dev"}
+    assert client.get_function(FunctionName="orders")["Tags"] == {"stage": "dev"}
+    with pytest.raises(ClientError) as caught:
+        client.list_tags(Resource=arn.replace("orders", "nothing"))
+    assert error(caught)[0] == "ResourceNotFoundException"

@@ -118,6 +118,7 @@ class ControlPlane:
         validation_error: type[ControlPlaneError] = BadRequestException,
         written: Callable[[Call, Params, Output | None], Key | None] = written_api,
         payload_type: str = OCTETS,
+        internal_error: Reply = _INTERNAL,
     ) -> None:
         self.settings = settings
         self._after_write = after_write
@@ -132,6 +133,7 @@ class ControlPlane:
         self._validation_error = validation_error
         self._written = written
         self._payload_type = payload_type
+        self._internal_error = internal_error
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="propylon-writer")
         self._writes: set[asyncio.Future[Output | None]] = set()
         self._generation = 0
@@ -196,7 +198,7 @@ class ControlPlane:
             return serialize_error(self.service, exc)
         except Exception:
             log.exception("%s failed", operation.name)
-            return _INTERNAL
+            return self._internal_error
 
     async def _run(self, operation: OperationModel, call: Call, params: Params) -> Output | None:
         handler = self.handlers.get(operation.name) or _unsupported(operation.name)

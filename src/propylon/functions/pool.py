@@ -120,14 +120,17 @@ class WorkerPool:
         request_id: str,
         limit: float | None = None,
         invoked_arn: str | None = None,
+        capture: list[str] | None = None,
     ) -> bytes:
-        """The response bytes the runtime posts for ``payload``."""
+        """The response bytes the runtime posts for ``payload``; ``capture``, when given,
+        receives the invocation's log lines."""
         if self._closed:
             raise RuntimeError(f"invoker for {self.spec.name!r} is closed")
         if self._running >= self._concurrency:
             raise FunctionThrottled(self.spec.name, self._concurrency)
         loop = self._deadlines.loop()
         job = Job(request_id, payload, loop.create_future(), invoked_arn or self._arn_bytes)
+        job.capture = capture
         self._running += 1
         idle = self._idle
         if idle:

@@ -87,6 +87,9 @@ class Job:
     started: float = 0.0  # monotonic, when handed to a runtime
     timer: Entry | None = None
     extra_headers: bytes = b""
+    capture: list[str] | None = None
+    """The job's own log lines, START to REPORT, when its invoker wants them (Invoke's
+    ``LogType: Tail``)."""
 
 
 @dataclass(slots=True)
@@ -133,6 +136,7 @@ class Worker:
         self._server: asyncio.Server | None = None
         self._process: WorkerProcess | None = None
         self._ending: list[Line] | None = None  # the last job's END and what follows, unwritten
+        self._capturing: Job | None = None  # the running job whose lines are kept
         self._spawned = 0.0
         self._init_ms: float | None = None  # reported by the first REPORT, then None
         self._init_failure: InitFailure | None = None
@@ -254,6 +258,9 @@ class Worker:
             self._read_output()
             self._write_ending()
         self._logs.write(self._group, lines.start_line(job.request_id))
+        if job.capture is not None:
+            job.capture.append(lines.start_line(job.request_id))
+            self._capturing = job
         connection.send_event(
             b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
             b"Lambda-Runtime-Aws-Request-Id: %s\r\nLambda-Runtime-Deadline-Ms: %d\r\n"
@@ -305,6 +312,15 @@ class Worker:
             self._memory,
         )
         ending = [lines.end_line(job.request_id), report, *(outcome.after if outcome else ())]
+        if job.capture is not None:  # its lines are wanted now: its output is read now
+            self._read_output()
+            self._capturing = None
+            self._write_ending()
+            job.capture.extend(line if isinstance(line, str) else line() for line in ending)
+            for line in ending:
+                self._logs.write(self._group, line)
+            self._on_job_end(job)
+            return
         if self._ending is None and self._loop is not None:
             self._loop.call_soon(self._write_ending)
         self._ending = ending
@@ -402,6 +418,8 @@ class Worker:
 
     def _write(self, line: str) -> None:
         self._logs.write(self._group, line)
+        if self._capturing is not None and self._capturing.capture is not None:
+            self._capturing.capture.append(line)
 
 
 def _job_timed_out(pair: tuple[Worker, Job]) -> None:

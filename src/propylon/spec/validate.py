@@ -69,9 +69,21 @@ def _describe(value: Any) -> str:
     return text if len(text) <= _MAX_DESCRIBED else text[: _MAX_DESCRIBED - 3] + "..."
 
 
+_UNICODE_CLASSES = {r"\p{L}": r"\w", r"\p{N}": r"\d", r"\p{Z}": r"\s", r"\p{S}": r"\W"}
+"""Unicode property classes (Lambda's tag patterns use them), which ``re`` does not know: each
+is read as the nearest class ``re`` has (a letter as a word character), so a value a pattern
+allows is never refused."""
+
+
 @cache
-def _pattern(text: str) -> re.Pattern[str]:
-    return re.compile(text)
+def _pattern(text: str) -> re.Pattern[str] | None:
+    """The compiled pattern; None for one ``re`` cannot read even so (left unchecked)."""
+    for unicode_class, nearest in _UNICODE_CLASSES.items():
+        text = text.replace(unicode_class, nearest)
+    try:
+        return re.compile(text)
+    except re.error:
+        return None
 
 
 def _check(shape: Shape, value: Any, path: str, errors: _Errors) -> None:
@@ -110,7 +122,8 @@ def _check_string(shape: Shape, value: Any, path: str, errors: _Errors) -> None:
         errors.add(path, value, f"Member must satisfy enum value set: [{', '.join(enum)}]")
     _check_length(shape, value, len(value), path, errors, "length")
     pattern = shape.metadata.get("pattern")
-    if pattern and not _pattern(pattern).search(value):
+    compiled = _pattern(pattern) if pattern else None
+    if compiled is not None and not compiled.search(value):
         errors.add(path, value, f"Member must satisfy regular expression pattern: {pattern}")
 
 

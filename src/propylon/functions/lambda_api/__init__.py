@@ -16,6 +16,7 @@ from propylon.control.plane import AsyncHandler, ControlPlane
 from propylon.functions.lambda_api.code import CodeStore
 from propylon.functions.lambda_api.errors import (
     InvalidParameterValueException,
+    ServiceException,
     ValidationException,
 )
 from propylon.functions.lambda_api.functions import LambdaFunctions
@@ -23,6 +24,7 @@ from propylon.functions.lambda_api.invoke import Invocations
 from propylon.functions.registry import FunctionRegistry
 from propylon.settings import Settings
 from propylon.spec.model import load_service_model
+from propylon.spec.serialize import serialize_error
 from propylon.store import Store
 
 SERVICE = "lambda"
@@ -51,6 +53,7 @@ class LambdaApi:
             validation_error=ValidationException,
             written=lambda call, params, output: None,
             payload_type="application/json",
+            internal_error=serialize_error(SERVICE, ServiceException("Internal error")),
         )
 
     def handlers(self) -> dict[str, Handler | AsyncHandler]:

@@ -153,6 +153,9 @@ class LambdaFunctions:
             "UpdateFunctionCode": self.update_code,
             "UpdateFunctionConfiguration": self.update_configuration,
             "DeleteFunction": self.delete,
+            "TagResource": self.tag,
+            "UntagResource": self.untag,
+            "ListTags": self.list_tags,
         }
 
     def create(self, call: Call, params: Params) -> Output:
@@ -255,6 +258,24 @@ class LambdaFunctions:
         call.store.delete(_key(call, name))
         self.registry.undefine(call.region, name)
         self.code.remove(call.account, call.region, name)
+
+    def tag(self, call: Call, params: Params) -> None:
+        record = self.find(call, params["Resource"])
+        tags = {**record.get("Tags", {}), **params["Tags"]}
+        call.store.put(
+            _key(call, record["Configuration"]["FunctionName"]), {**record, "Tags": tags}
+        )
+
+    def untag(self, call: Call, params: Params) -> None:
+        record = self.find(call, params["Resource"])
+        removed = set(params["TagKeys"])
+        tags = {key: value for key, value in record.get("Tags", {}).items() if key not in removed}
+        call.store.put(
+            _key(call, record["Configuration"]["FunctionName"]), {**record, "Tags": tags}
+        )
+
+    def list_tags(self, call: Call, params: Params) -> Output:
+        return {"Tags": dict(self.find(call, params["Resource"]).get("Tags", {}))}
 
 
 def spec_of(record: Record, region: str) -> FunctionSpec:

@@ -3,6 +3,8 @@
 - ``RequestResponse`` (the default): 200 with the function's answer; a function error is
   still 200, with ``X-Amz-Function-Error: Unhandled`` and the error document as the payload
   (a timeout's is ``Sandbox.Timedout``); throttling is ``429 TooManyRequestsException``.
+  ``LogType: Tail`` adds ``X-Amz-Log-Result``, the last 4 KB of the invocation's log lines
+  (START to REPORT) in base64 (functions in workers; an in-process one has none).
 - ``Event``: 202 at once, the function run in the background (its outcome is in its log).
 - ``DryRun``: 204, the function and the payload checked, nothing run.
 
@@ -13,6 +15,7 @@ Functions of the configuration are invoked as well as the Lambda API's: one regi
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 from typing import Any
@@ -43,6 +46,7 @@ log = logging.getLogger("propylon.functions")
 
 MAX_SYNC = 6 * 1024 * 1024
 MAX_EVENT = 1024 * 1024
+TAIL = 4096
 
 
 class Invocations:
@@ -72,20 +76,23 @@ class Invocations:
             task.add_done_callback(self._background.discard)
             return {"StatusCode": 202}
         request_id = new_request_id()
+        capture: list[str] | None = [] if params.get("LogType") == "Tail" else None
         try:
-            body = await _run(invoker, payload, request_id, invoked)
+            output = _answer(await _run(invoker, payload, request_id, invoked, capture))
         except FunctionThrottled:
             raise TooManyRequestsException() from None
         except FunctionError as exc:
             document = exc.document or json.dumps(exc.payload()).encode()
-            return _answer(document, "Unhandled")
+            output = _answer(document, "Unhandled")
         except FunctionTimeout as exc:
             message = (
                 f"RequestId: {request_id} Error: Task timed out after {exc.timeout:.2f} seconds"
             )
             timed_out = {"errorMessage": message, "errorType": "Sandbox.Timedout"}
-            return _answer(json.dumps(timed_out).encode(), "Unhandled")
-        return _answer(body)
+            output = _answer(json.dumps(timed_out).encode(), "Unhandled")
+        if capture is not None:
+            output["LogResult"] = log_result(capture)
+        return output
 
     async def _event(self, invoker: Invoker, payload: bytes, invoked: str) -> None:
         try:
@@ -120,9 +127,23 @@ def _payload(data: bytes, kind: str) -> bytes:
     return data
 
 
-async def _run(invoker: Invoker, payload: bytes, request_id: str, invoked: str) -> bytes:
+def log_result(lines: list[str]) -> str:
+    """``X-Amz-Log-Result``: base64 of the last 4 KB of the invocation's log."""
+    text = "".join(f"{line}\n" for line in lines).encode()
+    return base64.b64encode(text[-TAIL:]).decode()
+
+
+async def _run(
+    invoker: Invoker,
+    payload: bytes,
+    request_id: str,
+    invoked: str,
+    capture: list[str] | None = None,
+) -> bytes:
     if isinstance(invoker, WorkerPool):
-        return await invoker.invoke_payload(payload, request_id, invoked_arn=invoked)
+        return await invoker.invoke_payload(
+            payload, request_id, invoked_arn=invoked, capture=capture
+        )
     result: Any = await invoker.invoke(json.loads(payload), request_id)
     return json.dumps(result).encode()
 

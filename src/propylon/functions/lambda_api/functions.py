@@ -16,6 +16,7 @@ in flight finishes on them, the next one starts on the new.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -40,6 +41,7 @@ from propylon.functions.spec import MAX_TIMEOUT, MEMORY_RANGE, RESERVED_VARIABLE
 from propylon.store import Key, Record, Store
 
 Handler = Callable[[Call, Params], Output | None]
+log = logging.getLogger("propylon.functions")
 
 KIND = "functions"
 PAGE = 50
@@ -103,14 +105,16 @@ class LambdaFunctions:
     # --- the store and the registry ------------------------------------------------------------
 
     def load(self, store: Store) -> None:
-        """Define every stored function in the registry (at start-up)."""
+        """Define every stored function in the registry (at start-up). One that cannot run
+        here any more (its runtime's interpreter is gone) is logged and left out: the others
+        are served, and its record stays for when it can run again."""
         for parent in store.parents(KIND):
             for record in store.children(parent, KIND):
                 try:
                     self.registry.define(parent[1], spec_of(record, parent[1]))
-                except (FunctionConfigError, ValueError) as exc:
+                except (FunctionConfigError, InvalidParameterValueException, ValueError) as exc:
                     name = record["Configuration"]["FunctionName"]
-                    raise FunctionConfigError(f"function {name!r} (Lambda API): {exc}") from None
+                    log.error("function %s (Lambda API) cannot run here: %s", name, exc)
 
     def forget_all(self) -> None:
         """The store was wiped (``/_propylon/reset``): no function of the API remains."""

@@ -15,18 +15,21 @@ in flight finishes on them, the next one starts on the new.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from propylon.control.context import Call, Output, Params
 from propylon.functions.errors import FunctionConfigError
 from propylon.functions.lambda_api.code import CodeStore, Package
+from propylon.functions.lambda_api.configuration import (
+    configuration_of,
+    function_arn,
+    last_modified,
+)
 from propylon.functions.lambda_api.errors import (
     InvalidParameterValueException,
     PreconditionFailedException,
@@ -34,10 +37,8 @@ from propylon.functions.lambda_api.errors import (
     ValidationException,
     function_not_found,
 )
-from propylon.functions.logs import log_group
 from propylon.functions.registry import FunctionRegistry
-from propylon.functions.runtimes import RUNTIMES
-from propylon.functions.spec import MAX_TIMEOUT, MEMORY_RANGE, RESERVED_VARIABLES, FunctionSpec
+from propylon.functions.spec import FunctionSpec
 from propylon.store import Key, Record, Store
 
 Handler = Callable[[Call, Params], Output | None]
@@ -46,13 +47,11 @@ log = logging.getLogger("propylon.functions")
 KIND = "functions"
 PAGE = 50
 """ListFunctions answers at most 50 functions a page, whatever MaxItems asks."""
-MAX_ENVIRONMENT = 4096
 _NAME = re.compile(r"[a-zA-Z0-9-_]{1,64}")
 _ARN_NAME = re.compile(
     r"(?:arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]+):)?(?:(?P<account>\d{12}):)?"
     r"(?:function:)?(?P<name>[a-zA-Z0-9-_]+)(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?"
 )
-_DEPRECATED = re.compile(r"python2\.7|python3\.[67]|nodejs(\d|1[024])(\.\d+|\.x)?|nodejs4\.3-edge")
 _MUTABLE = (
     "Role",
     "Handler",
@@ -65,16 +64,6 @@ _MUTABLE = (
     "EphemeralStorage",
     "LoggingConfig",
 )
-
-
-def function_arn(call: Call, name: str) -> str:
-    return f"arn:aws:lambda:{call.region}:{call.account}:function:{name}"
-
-
-def last_modified(moment: datetime) -> str:
-    """``2023-11-29T02:27:20.703+0000``, Lambda's form."""
-    moment = moment.astimezone(UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}+0000"
 
 
 def name_and_qualifier(call: Call, text: str) -> tuple[str, str | None]:
@@ -174,7 +163,7 @@ class LambdaFunctions:
                 "Runtime and Handler are mandatory parameters for functions created with "
                 "deployment packages."
             )
-        configuration = _configuration(call, name, params)
+        configuration = configuration_of(call, name, params)
         package = self.code.unpack(call.account, call.region, name, _zip_of(params["Code"]))
         record = _with_code({"Configuration": configuration}, package)
         if params.get("Tags"):
@@ -243,7 +232,7 @@ class LambdaFunctions:
         configuration = record["Configuration"]
         merged = {key: value for key, value in configuration.items()}
         changes = {key: params[key] for key in _MUTABLE if key in params}
-        merged.update(_configuration(call, configuration["FunctionName"], {**merged, **changes}))
+        merged.update(configuration_of(call, configuration["FunctionName"], {**merged, **changes}))
         for key in ("CodeSha256", "CodeSize"):
             merged[key] = configuration[key]
         if not (params.get("Environment") or {}).get("Variables") and "Environment" in params:
@@ -353,82 +342,3 @@ def _check_package_type(params: Params) -> None:
 def _zip_of(code: dict[str, Any]) -> bytes:
     data = code["ZipFile"]
     return data if isinstance(data, bytes) else bytes(data)
-
-
-def _configuration(call: Call, name: str, params: Params) -> Record:
-    """A ``FunctionConfiguration`` from CreateFunction's (or a merged update's) members, with
-    Lambda's defaults and checks."""
-    runtime = params["Runtime"]
-    if _DEPRECATED.fullmatch(runtime):
-        raise InvalidParameterValueException(
-            f"The runtime parameter of {runtime} is no longer supported for creating or "
-            "updating AWS Lambda functions. We recommend you use a supported runtime while "
-            "creating or updating functions."
-        )
-    if runtime not in RUNTIMES:
-        raise InvalidParameterValueException(
-            f"The runtime parameter of {runtime} is not supported by Propylon, which runs "
-            "Python, Node.js and OS-only (provided) runtimes."
-        )
-    timeout = params.get("Timeout", 3)
-    memory = params.get("MemorySize", 128)
-    if timeout > MAX_TIMEOUT:
-        raise _over("timeout", timeout, int(MAX_TIMEOUT))
-    if memory > MEMORY_RANGE[1]:
-        raise _over("memorySize", memory, MEMORY_RANGE[1])
-    variables = (params.get("Environment") or {}).get("Variables") or {}
-    _check_environment(variables)
-    configuration: Record = {
-        "FunctionName": name,
-        "FunctionArn": function_arn(call, name),
-        "Runtime": runtime,
-        "Role": params["Role"],
-        "Handler": params["Handler"],
-        "CodeSize": 0,
-        "Description": params.get("Description", ""),
-        "Timeout": timeout,
-        "MemorySize": memory,
-        "LastModified": last_modified(call.now),
-        "CodeSha256": "",
-        "Version": "$LATEST",
-        "TracingConfig": {"Mode": (params.get("TracingConfig") or {}).get("Mode", "PassThrough")},
-        "RevisionId": str(uuid.uuid4()),
-        "State": "Active",
-        "LastUpdateStatus": "Successful",
-        "PackageType": "Zip",
-        "Architectures": list(params.get("Architectures") or ["x86_64"]),
-        "EphemeralStorage": {"Size": (params.get("EphemeralStorage") or {}).get("Size", 512)},
-        "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
-        "LoggingConfig": {
-            "LogFormat": (params.get("LoggingConfig") or {}).get("LogFormat", "Text"),
-            "LogGroup": (params.get("LoggingConfig") or {}).get("LogGroup", log_group(name)),
-        },
-    }
-    if variables:
-        configuration["Environment"] = {"Variables": dict(variables)}
-    return configuration
-
-
-def _over(member: str, value: int, high: int) -> ValidationException:
-    return ValidationException(
-        f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy "
-        f"constraint: Member must have value less than or equal to {high}"
-    )
-
-
-def _check_environment(variables: dict[str, str]) -> None:
-    reserved = [key for key in variables if key in RESERVED_VARIABLES]
-    if reserved:
-        raise InvalidParameterValueException(
-            "Lambda was unable to configure your environment variables because the "
-            "environment variables you have provided contains reserved keys that are currently "
-            f"not supported for modification. Reserved keys used in this request: "
-            f"{', '.join(reserved)}"
-        )
-    measured = json.dumps(variables, separators=(",", ":"))
-    if len(measured.encode()) > MAX_ENVIRONMENT:
-        raise InvalidParameterValueException(
-            "Lambda was unable to configure your environment variables because the "
-            "environment variables you have provided exceeded the 4KB limit. "
-            f"String measured: {measured}"
-        )

@@ -29,17 +29,14 @@ from propylon.functions.errors import (
     InvocationError,
 )
 from propylon.functions.invokers import Invoker
+from propylon.functions.lambda_api.configuration import function_arn
 from propylon.functions.lambda_api.errors import (
     InvalidRequestContentException,
     RequestTooLargeException,
     TooManyRequestsException,
     function_not_found,
 )
-from propylon.functions.lambda_api.functions import (
-    LambdaFunctions,
-    function_arn,
-    name_and_qualifier,
-)
+from propylon.functions.lambda_api.functions import LambdaFunctions, name_and_qualifier
 from propylon.functions.pool import WorkerPool
 
 log = logging.getLogger("propylon.functions")
